@@ -1,0 +1,35 @@
+"""Shared fixtures: tiny random ModernBERT models built locally (no hub), the shipped WNUT-17 sample."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import flair
+import pytest
+import torch
+
+from flair_modernbert.local_models import build_random_modernbert, sample_corpus_dir
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline_cpu(tmp_path_factory):
+    """Every test runs offline on CPU, with 'random:*' models cached in a temporary folder."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ["FLAIR_MODERNBERT_CACHE"] = str(tmp_path_factory.mktemp("model-cache"))
+    flair.device = torch.device("cpu")
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    yield
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A random-weight ModernBERT (hidden 64, 4 layers, local window 16) with a byte-level BPE tokenizer."""
+    return build_random_modernbert(tmp_path_factory.mktemp("tiny-modernbert"), size="tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def wnut_sample_dir() -> Path:
+    """The WNUT-17 sample shipped in the package (CC-BY 4.0): train.conll, dev.conll, test.conll."""
+    return sample_corpus_dir()
