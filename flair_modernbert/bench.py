@@ -1,0 +1,384 @@
+"""Speed benchmark: stock Flair (padded) vs ``ModernBertEmbeddings`` (unpadded), same model, same batches.
+
+Both embeddings share one set of weights and the same tokenization. Batches of real sentences are embedded
+alternately by the two (the order flips every batch, so drift in machine load hits both), for inference
+(``torch.no_grad``, eval mode) and for a training step (forward + backward of a fixed random projection of
+the word embeddings, train mode, ``fine_tune=True``). Peak memory is measured in a separate pass: CUDA's
+allocator peak on GPU, the peak of live tensor memory seen by the PyTorch profiler on CPU.
+
+Run ``flair-modernbert bench --help`` or ``python -m flair_modernbert.bench --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Optional, Sequence
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BenchResult:
+    """Throughput and memory of one embeddings variant in one mode."""
+
+    variant: str
+    mode: str
+    seconds: float
+    sentences: int
+    subtokens: int
+    padded_subtokens: int
+    peak_mib: Optional[float] = None
+
+    @property
+    def sentences_per_s(self) -> float:
+        return self.sentences / self.seconds
+
+    @property
+    def subtokens_per_s(self) -> float:
+        return self.subtokens / self.seconds
+
+
+@dataclass
+class BenchReport:
+    """Everything one benchmark run measured, plus how it was set up."""
+
+    setup: dict
+    results: list[BenchResult] = field(default_factory=list)
+    max_abs_diff: Optional[float] = None
+
+    def speedup(self, mode: str) -> Optional[float]:
+        by_variant = {r.variant: r for r in self.results if r.mode == mode}
+        if {"stock", "unpadded"} <= set(by_variant):
+            return by_variant["stock"].seconds / by_variant["unpadded"].seconds
+        return None
+
+    def table(self) -> str:
+        """A Markdown table of the results."""
+        lines = [
+            "| mode | embeddings | sentences/s | subtokens/s | peak memory (MiB) | speed-up |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for r in self.results:
+            speedup = self.speedup(r.mode) if r.variant == "unpadded" else None
+            lines.append(
+                f"| {r.mode} | {'stock Flair (padded)' if r.variant == 'stock' else 'ModernBertEmbeddings'} "
+                f"| {r.sentences_per_s:.1f} | {r.subtokens_per_s:.0f} "
+                f"| {'-' if r.peak_mib is None else f'{r.peak_mib:.0f}'} "
+                f"| {'' if speedup is None else f'{speedup:.2f}x'} |"
+            )
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "setup": self.setup,
+            "max_abs_diff": self.max_abs_diff,
+            "results": [
+                {**asdict(r), "sentences_per_s": r.sentences_per_s, "subtokens_per_s": r.subtokens_per_s}
+                for r in self.results
+            ],
+            "speedup": {mode: self.speedup(mode) for mode in sorted({r.mode for r in self.results})},
+        }
+
+
+def read_sentences(path: Path, limit: Optional[int] = None) -> list[list[str]]:
+    """Token lists of a column file (first column), sentences separated by blank lines."""
+    from flair.datasets import ColumnDataset
+
+    dataset = ColumnDataset(path, {0: "text"}, in_memory=True)
+    sentences = [[t.text for t in dataset[i]] for i in range(len(dataset))]
+    return sentences[:limit] if limit else sentences
+
+
+def _batches(sentences: list[list[str]], batch_size: int, count: int, seed: int) -> list[list[list[str]]]:
+    rng = random.Random(seed)
+    pool = list(sentences)
+    rng.shuffle(pool)
+    batches = [pool[i : i + batch_size] for i in range(0, len(pool) - batch_size + 1, batch_size)]
+    if len(batches) < count:
+        raise ValueError(f"need {count} batches of {batch_size} but the data has {len(pool)} sentences")
+    return batches[:count]
+
+
+def _autocast(device: torch.device, precision: str):
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _inference_step(embeddings, words: list[list[str]], device, precision) -> None:
+    from flair.data import Sentence
+
+    sentences = [Sentence(w) for w in words]
+    with torch.no_grad(), _autocast(device, precision):
+        embeddings.embed(sentences)
+
+
+def _training_step(embeddings, words: list[list[str]], device, precision, projection: torch.Tensor) -> None:
+    from flair.data import Sentence
+
+    sentences = [Sentence(w) for w in words]
+    with _autocast(device, precision):
+        embeddings.embed(sentences)
+        stacked = torch.cat([torch.stack([t.get_embedding() for t in s]) for s in sentences])
+        loss = (stacked.float() @ projection).square().mean()
+    loss.backward()
+    embeddings.model.zero_grad(set_to_none=True)
+
+
+def _cpu_peak_mib(run: Callable[[], None]) -> float:
+    """Peak of live CPU tensor memory during ``run``, from the profiler's allocation events."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        run()
+    # self usage excludes children, so summing it over all events in time order tracks live memory
+    live = peak = 0
+    for event in sorted(prof.events(), key=lambda e: e.time_range.start):
+        live += event.self_cpu_memory_usage
+        peak = max(peak, live)
+    return peak / 2**20
+
+
+def _peak_mib(run: Callable[[], None], device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        run()
+        torch.cuda.synchronize(device)
+        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+    return _cpu_peak_mib(run)
+
+
+def _count_subtokens(tokenizer, batches) -> tuple[int, int]:
+    real = padded = 0
+    for batch in batches:
+        lengths = [len(ids) for ids in tokenizer(batch, is_split_into_words=True)["input_ids"]]
+        real += sum(lengths)
+        padded += max(lengths) * len(lengths)
+    return real, padded
+
+
+def run_benchmark(
+    data: Path,
+    model: Optional[str] = None,
+    size: str = "base",
+    batch_size: int = 32,
+    batches: int = 6,
+    warmup: int = 1,
+    modes: Sequence[str] = ("inference", "train"),
+    precision: str = "fp32",
+    device: Optional[str] = None,
+    subtoken_pooling: str = "first",
+    measure_memory: bool = True,
+    seed: int = 0,
+    progress: bool = True,
+) -> BenchReport:
+    """Embed the same batches with stock Flair and ``ModernBertEmbeddings``; time and measure both.
+
+    Args:
+        data: a column file whose first column holds the tokens.
+        model: a ModernBERT directory or id; None builds ``random:<size>``.
+        size: shape of the random model when ``model`` is None (``base`` = ModernBERT-base).
+        batch_size: sentences per batch.
+        batches: timed batches per variant and mode.
+        warmup: untimed batches first (allocator, thread pools).
+        modes: ``inference`` and/or ``train``.
+        precision: ``fp32`` or ``bf16`` (autocast).
+        device: ``cpu``, ``cuda``...; default cuda when available.
+        subtoken_pooling: Flair pooling for both.
+        measure_memory: run the separate peak-memory pass.
+        seed: shuffling seed.
+        progress: show a progress bar.
+
+    Returns:
+        The :class:`BenchReport`.
+    """
+    import flair
+    from flair.embeddings import TransformerWordEmbeddings
+    from tqdm import tqdm
+
+    from flair_modernbert.embeddings import ModernBertEmbeddings
+    from flair_modernbert.local_models import resolve_model_name
+    from flair_modernbert.tokenization import ensure_prefix_space
+
+    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    flair.device = target
+    model_path = resolve_model_name(model or f"random:{size}")
+    ours = ModernBertEmbeddings(model_path, fine_tune=True, subtoken_pooling=subtoken_pooling)
+    stock = TransformerWordEmbeddings(model_path, fine_tune=True, subtoken_pooling=subtoken_pooling)
+    ensure_prefix_space(stock.tokenizer)
+    stock.model.load_state_dict(ours.model.state_dict())
+    ours.to(target)
+    stock.to(target)
+    variants = {"stock": stock, "unpadded": ours}
+
+    all_batches = _batches(read_sentences(data), batch_size, warmup + batches, seed)
+    timed = all_batches[warmup:]
+    real, padded = _count_subtokens(ours.tokenizer, timed)
+    config = ours.model.config
+    report = BenchReport(
+        setup={
+            "data": str(data),
+            "model": model or f"random:{size}",
+            "hidden_size": config.hidden_size,
+            "num_hidden_layers": config.num_hidden_layers,
+            "intermediate_size": config.intermediate_size,
+            "num_attention_heads": config.num_attention_heads,
+            "local_attention": config.local_attention,
+            "device": torch.cuda.get_device_name(target) if target.type == "cuda" else "cpu",
+            "threads": torch.get_num_threads(),
+            "precision": precision,
+            "batch_size": batch_size,
+            "batches": batches,
+            "subtoken_pooling": subtoken_pooling,
+            "real_subtokens": real,
+            "padded_subtokens": padded,
+            "real_fraction": real / padded,
+            "torch": torch.__version__,
+            "attention_backend": ours._backend(target),
+        }
+    )
+
+    # same numbers first: the comparison is only meaningful if both compute the same thing
+    from flair.data import Sentence
+
+    ours.eval()
+    stock.eval()
+    first = [[Sentence(w) for w in timed[0]] for _ in range(2)]
+    with torch.no_grad(), _autocast(target, precision):
+        ours.embed(first[0])
+        stock.embed(first[1])
+    report.max_abs_diff = max(
+        float((a.get_embedding().float() - b.get_embedding().float()).abs().max())
+        for x, y in zip(*first)
+        for a, b in zip(x, y)
+    )
+
+    torch.manual_seed(seed)
+    projection = torch.randn(ours.embedding_length, 8, device=target)
+    steps = {
+        "inference": lambda emb, words: _inference_step(emb, words, target, precision),
+        "train": lambda emb, words: _training_step(emb, words, target, precision, projection),
+    }
+    for mode in modes:
+        step = steps[mode]
+        for emb in variants.values():
+            emb.train(mode == "train")
+            for words in all_batches[:warmup]:
+                step(emb, words)
+        seconds = {name: 0.0 for name in variants}
+        bar = tqdm(total=2 * len(timed), desc=f"bench {mode}", disable=not progress, unit="batch")
+        for index, words in enumerate(timed):
+            order = list(variants) if index % 2 == 0 else list(reversed(variants))
+            for name in order:
+                _sync(target)
+                start = time.perf_counter()
+                step(variants[name], words)
+                _sync(target)
+                seconds[name] += time.perf_counter() - start
+                bar.update(1)
+        bar.close()
+        for name, emb in variants.items():
+            peak = None
+            if measure_memory:
+                longest = max(timed, key=lambda b: max(len(s) for s in b))
+                peak = _peak_mib(lambda: step(emb, longest), target)
+            report.results.append(
+                BenchResult(name, mode, seconds[name], len(timed) * batch_size, real, padded, peak)
+            )
+    return report
+
+
+def render_markdown(report: BenchReport, command: str) -> str:
+    """The report as a Markdown section (what ``docs/benchmarks.md`` records)."""
+    s = report.setup
+    lines = [
+        f"Command: `{command}`",
+        "",
+        f"Model: {s['model']} (hidden {s['hidden_size']}, {s['num_hidden_layers']} layers, intermediate "
+        f"{s['intermediate_size']}, {s['num_attention_heads']} heads, local window {s['local_attention']}); "
+        f"device {s['device']}, {s['threads']} threads, {s['precision']}, torch {s['torch']}, "
+        f"attention backend `{s['attention_backend']}`.",
+        f"Data: {s['data']}, {s['batches']} batches of {s['batch_size']} shuffled sentences; "
+        f"{s['real_subtokens']} real of {s['padded_subtokens']} padded subtokens "
+        f"({100 * s['real_fraction']:.0f}% real). Max abs difference of the word embeddings: "
+        f"{report.max_abs_diff:.2e}.",
+        "",
+        report.table(),
+    ]
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark's command-line options (shared by ``flair-modernbert bench``)."""
+    parser.add_argument("--data", type=Path, default=None, help="column file (tokens in column 0); default: the shipped WNUT-17 sample test split")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--model", default=None, help="ModernBERT directory or Hugging Face id")
+    group.add_argument("--size", default="base", choices=["tiny", "small", "base", "large"], help="random-weight model shape (default: base)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batches", type=int, default=6, help="timed batches per variant and mode")
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--mode", choices=["inference", "train", "both"], default="both")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    parser.add_argument("--pooling", default="first", choices=["first", "last", "first_last", "mean"])
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
+
+
+def run_from_args(args: argparse.Namespace, command: str = "flair-modernbert bench") -> BenchReport:
+    """Run the benchmark from parsed arguments and print the Markdown report."""
+    from flair_modernbert.local_models import sample_corpus_dir
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    report = run_benchmark(
+        data=args.data or sample_corpus_dir() / "test.conll",
+        model=args.model,
+        size=args.size,
+        batch_size=args.batch_size,
+        batches=args.batches,
+        warmup=args.warmup,
+        modes=("inference", "train") if args.mode == "both" else (args.mode,),
+        precision=args.precision,
+        device=args.device,
+        subtoken_pooling=args.pooling,
+        measure_memory=not args.no_memory,
+        seed=args.seed,
+    )
+    print(render_markdown(report, command))  # noqa: T201 - the benchmark's output is the table
+    if args.json:
+        args.json.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+    return report
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """``python -m flair_modernbert.bench``."""
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m flair_modernbert.bench", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    run_from_args(args, command="python -m flair_modernbert.bench " + " ".join(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    main()
