@@ -42,20 +42,8 @@ def _open_input(path: str) -> tuple[TextIO, str]:
         return sys.stdin, "<stdin>"
     file = Path(path)
     if not file.exists():
-        raise SystemExit(f"error: input file {file} does not exist")
+        raise FileNotFoundError(f"input file {file} does not exist")
     return file.open(encoding="utf-8"), str(file)
-
-
-def _load_tagger(path: str):
-    import flair_modernbert  # noqa: F401 - registers ModernBertEmbeddings for SequenceTagger.load
-    from flair.models import SequenceTagger
-
-    model = Path(path)
-    if model.is_dir():
-        model = model / "final-model.pt"
-    if not model.exists():
-        raise SystemExit(f"error: no model at {model} (pass a final-model.pt or the output folder of a training run)")
-    return SequenceTagger.load(model)
 
 
 # ------------------------------------------------------------------------------------------------ commands
@@ -83,8 +71,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _tag(args: argparse.Namespace):
     from flair_modernbert.inference import read_documents, tag_documents
+    from flair_modernbert.training import load_tagger
 
-    tagger = _load_tagger(args.model)
+    tagger = load_tagger(args.model)
     stream, source = _open_input(args.input)
     with stream:
         documents = list(read_documents(stream, source=source, fmt=args.format))

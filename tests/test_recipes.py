@@ -84,7 +84,7 @@ def test_quickstart_is_an_offline_smoke_run_on_the_shipped_sample(wnut_sample_di
     recipe = load_recipe(ROOT / "recipes" / "quickstart.yaml")
     assert Path(recipe.corpus.path) == wnut_sample_dir.resolve()
     assert recipe.embeddings.model == "random:tiny"
-    assert recipe.training.max_epochs <= 2
+    assert recipe.training.max_epochs <= 10
     assert recipe.output_dir == str(tmp_path / "runs" / "quickstart")  # default: under the current directory
 
 
@@ -188,7 +188,7 @@ def test_apply_overrides_returns_a_validated_copy():
     recipe = load_recipe(ROOT / "recipes" / "quickstart.yaml")
     changed = apply_overrides(recipe, ["training.max_epochs=1", "tagger.loss=ce+dice"])
     assert (changed.training.max_epochs, changed.tagger.loss) == (1, "ce+dice")
-    assert (recipe.training.max_epochs, recipe.tagger.loss) == (2, "ce")
+    assert (recipe.training.max_epochs, recipe.tagger.loss) == (10, "ce")
     with pytest.raises(RecipeError, match=r"training\.max_epochs: must be >= 1.*training\.max_epochs=0"):
         apply_overrides(recipe, ["training.max_epochs=0"])
 

@@ -1,0 +1,32 @@
+"""Train the quickstart recipe from Python, then redact names and places with the trained tagger.
+
+    python examples/train_and_redact.py [OUTPUT_DIR]
+
+Offline, about half a minute on 2 CPU cores. The quickstart model is a tiny RANDOM-weight ModernBERT (a smoke
+run), so expect few entities to be found; point the recipe at answerdotai/ModernBERT-base for a real model.
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+from flair_modernbert.inference import redact, tag_documents
+from flair_modernbert.training import load_tagger, train_recipe
+
+RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "quickstart.yaml"
+
+
+def main(output_dir: str) -> None:
+    summary = train_recipe(RECIPE, overrides=["training.max_epochs=3"], output_dir=output_dir, progress=False)
+    run = summary.runs[0]
+    print(f"test micro F1 {run.metric('micro_f1'):.3f}, lower-cased test {run.metric('lowercased_micro_f1'):.3f}")
+
+    tagger = load_tagger(run.output_dir)  # final-model.pt: loads with SequenceTagger.load as well
+    documents = [("Call me tomorrow , Steve Jobs lives in Palo Alto .", {}), ("nothing to hide here", {})]
+    for document in tag_documents(tagger, documents):
+        text, span_map = redact(document)
+        print(text, "<-", [(s["text"], s["placeholder"]) for s in span_map])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="flair-modernbert-"))

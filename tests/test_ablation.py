@@ -1,0 +1,124 @@
+"""Ablations: definition checks, the comparison arithmetic, and the shipped smoke ablation end to end."""
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+import pytest
+
+from flair_modernbert.ablation import AblationError, load_ablation, read_ablation_csv, run_ablation, summarize
+from flair_modernbert.cli import main
+from flair_modernbert.training import RunResult
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / "augment" / "wnut17-smoke.yaml"
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "ablation.yaml"
+    recipe = (ROOT / "recipes" / "quickstart.yaml").as_posix()
+    path.write_text(text.replace("RECIPE", recipe), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("recipe: RECIPE\nvariants: [{name: a}]\nseed: [1]\n", "unknown key 'seed'; valid keys: recipe, set, seeds"),
+        ("recipe: RECIPE\nvariants: [{name: a}, {name: a}]\n", "the names a repeat"),
+        ("recipe: RECIPE\nbaseline: b\nvariants: [{name: a}]\n", "baseline: 'b' is not a variant; variants: a"),
+        ("recipe: RECIPE\nvariants: [{name: a, set: [training.max_epoch=2]}]\n",
+         "variant 'a': .*training.max_epoch"),
+        ("recipe: RECIPE\nvariants: [{name: a, augmentation: [{type: shout}]}]\n", "variant 'a': .*shout"),
+        ("recipe: RECIPE\nseeds: [1, 1]\nvariants: [{name: a}]\n", r"seeds: \[1, 1\] repeats a seed"),
+        ("recipe: RECIPE\nvariants: [{name: a, sets: []}]\n", r"variants\[0\]: unknown key 'sets'"),
+        ("recipe: nowhere.yaml\nvariants: [{name: a}]\n", "nowhere.yaml does not exist"),
+    ],
+)
+def test_bad_definitions_name_file_and_key(tmp_path, text, message):
+    path = _write(tmp_path, text)
+    with pytest.raises((AblationError, FileNotFoundError), match=message) as error:
+        load_ablation(path)
+    assert str(path) in str(error.value) or "nowhere" in str(error.value)
+
+
+def test_the_shipped_definitions_validate():
+    smoke = load_ablation(SMOKE)
+    assert [v.name for v in smoke.variants] == ["baseline", "+lowercase", "+swap", "+noise", "+dice", "all"]
+    assert smoke.baseline == "baseline" and len(smoke.seeds) >= 2
+    real = load_ablation(ROOT / "augment" / "ontonotes5-base.yaml")
+    assert real.recipe.name == "ontonotes5-base-crf.yaml" and len(real.seeds) >= 3
+
+
+def _run(seed, micro, person, lower):
+    return RunResult(Path("."), seed, {"micro_f1": micro, "lowercased_micro_f1": lower,
+                                        "test": {"per_class": {"person": {"f1": person}}}})
+
+
+def test_comparison_arithmetic_is_mean_std_delta_and_the_two_std_rule(tmp_path):
+    runs = {
+        "baseline": [_run(1, 0.50, 0.40, 0.30), _run(2, 0.52, 0.42, 0.32)],
+        "+lowercase": [_run(1, 0.51, 0.41, 0.60), _run(2, 0.53, 0.43, 0.62)],
+    }
+    result = summarize(runs, "baseline", tmp_path)
+    assert result.focus_type == "person"
+    base, variant = result.variants
+    std = statistics.stdev([0.50, 0.52])  # 0.0141...
+    assert base.metrics["micro_f1"].mean == pytest.approx(0.51) and base.metrics["micro_f1"].std == pytest.approx(std)
+    # +0.01 micro F1 is within 2 std (0.028): not significant; +0.30 lower-cased F1 is
+    assert variant.metrics["micro_f1"].delta == pytest.approx(0.01)
+    assert variant.metrics["micro_f1"].significant is False
+    assert variant.metrics["lowercased_micro_f1"].delta == pytest.approx(0.30)
+    assert variant.metrics["lowercased_micro_f1"].significant is True
+    assert variant.metrics["lowercased_micro_f1"].p_value < 0.01
+    markdown = result.markdown()
+    assert "| +lowercase | 2 | 0.5200 ± 0.0141 | 0.4200 ± 0.0141 | 0.6100 ± 0.0141 |" in markdown
+    assert "+0.3000 *" in markdown and "| baseline | 2 |" in markdown
+    paths = result.write()
+    rows = read_ablation_csv(paths["csv"])
+    assert [r["variant"] for r in rows] == ["baseline", "+lowercase"]
+    assert float(rows[1]["lowercased_micro_f1_delta"]) == pytest.approx(0.30)
+    assert rows[1]["micro_f1_significant"] == "false" and rows[1]["lowercased_micro_f1_significant"] == "true"
+    assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_one_seed_gives_deltas_without_a_significance_claim(tmp_path):
+    result = summarize({"b": [_run(1, 0.5, 0.5, 0.5)], "v": [_run(1, 0.6, 0.5, 0.5)]}, "b", tmp_path)
+    metric = result.variants[1].metrics["micro_f1"]
+    assert metric.delta == pytest.approx(0.1) and metric.significant is None
+    assert "+0.1000 (1 seed)" in result.markdown()
+
+
+def test_smoke_ablation_runs_end_to_end_and_its_table_reads_back(tmp_path, capsys):
+    """The shipped augment/wnut17-smoke.yaml, as a user runs it: every variant x seed, then the table."""
+    assert main(["ablate", str(SMOKE), "--output", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].startswith(f"TensorBoard logs: {tmp_path / 'tensorboard'}")
+    definition = load_ablation(SMOKE)
+    rows = read_ablation_csv(tmp_path / "ablation.csv")
+    assert [r["variant"] for r in rows] == [v.name for v in definition.variants]
+    for row in rows:
+        assert row["seeds"] == " ".join(map(str, definition.seeds))
+        values = []
+        for seed in definition.seeds:
+            run_dir = tmp_path / row["variant"] / f"seed-{seed}"
+            results = json.loads((run_dir / "results.json").read_text())
+            values.append(results["micro_f1"])
+            assert (tmp_path / "tensorboard" / row["variant"] / f"seed-{seed}").is_dir()
+            if row["variant"] in ("+lowercase", "+swap", "+noise", "all"):
+                assert results["augmentation"]["added"] > 0
+            else:
+                assert results["augmentation"] is None
+        assert float(row["micro_f1_mean"]) == pytest.approx(statistics.fmean(values), abs=1e-6)
+        assert float(row["micro_f1_std"]) == pytest.approx(statistics.stdev(values), abs=1e-6)
+        if row["variant"] != "baseline":
+            base = float(rows[0]["micro_f1_mean"])
+            assert float(row["micro_f1_delta"]) == pytest.approx(float(row["micro_f1_mean"]) - base, abs=1e-6)
+    assert (tmp_path / "ablation.png").is_file()
+    markdown = (tmp_path / "ablation.md").read_text()
+    assert markdown in printed and "person F1" in markdown
+    assert not any(math.isnan(float(r["micro_f1_mean"])) for r in rows)
+    # a second call reuses the finished runs instead of training again
+    result = run_ablation(SMOKE, output_dir=tmp_path, announce=lambda line: None, progress=False)
+    assert result.markdown() == markdown.rstrip("\n")

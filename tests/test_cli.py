@@ -1,0 +1,156 @@
+"""The flair-modernbert command line: train, evaluate, predict, redact, as a user runs them."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flair_modernbert.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+NAMES = [["John", "Smith"], ["Mary", "Jones"], ["Anna"], ["Peter", "Brown"], ["Lisa", "Miller"]]
+PLACES = [["Paris"], ["Berlin"], ["New", "York"], ["London"]]
+TEMPLATES = ["My name is {P} .", "I live in {L} .", "{P} lives in {L} .", "Please call {P} today .",
+             "We met {P} in {L} ."]
+
+
+def _write_names_corpus(folder: Path) -> Path:
+    """A small, learnable corpus: a few names and places in a few templates (BIO, tab-separated)."""
+    rng = random.Random(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, count in (("train", 80), ("dev", 20), ("test", 20)):
+        lines = []
+        for _ in range(count):
+            for word in rng.choice(TEMPLATES).split():
+                if word in ("{P}", "{L}"):
+                    kind, words = ("PER", rng.choice(NAMES)) if word == "{P}" else ("LOC", rng.choice(PLACES))
+                    lines += [f"{w}\t{'B' if i == 0 else 'I'}-{kind}" for i, w in enumerate(words)]
+                else:
+                    lines.append(f"{word}\tO")
+            lines.append("")
+        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def names_model(tmp_path_factory):
+    """The quickstart recipe trained on the names corpus until it knows it (15 epochs, ~10 s)."""
+    base = tmp_path_factory.mktemp("names")
+    corpus = _write_names_corpus(base / "corpus")
+    out = base / "model"
+    code = main([
+        "train", str(ROOT / "recipes" / "quickstart.yaml"),
+        "--set", f"corpus.path={corpus}", "--set", "corpus.train_file=train.txt",
+        "--set", "corpus.dev_file=dev.txt", "--set", "corpus.test_file=test.txt",
+        "--set", "training.max_epochs=15", "--output", str(out),
+    ])
+    assert code == 0
+    return out, corpus
+
+
+def test_train_prints_tensorboard_location_first_and_learns(names_model, capsys):
+    out, _ = names_model
+    results = json.loads((out / "results.json").read_text())
+    assert results["micro_f1"] > 0.9  # the corpus is memorisable: the whole path learns
+    assert results["lowercased_micro_f1"] < results["micro_f1"]  # ... and leans on capitals
+
+
+def test_train_cli_first_line(tmp_path, capsys):
+    code = main(["train", str(ROOT / "recipes" / "quickstart.yaml"), "--set", "corpus.sample=16",
+                 "--set", "training.max_epochs=1", "--output", str(tmp_path)])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"TensorBoard logs: {tmp_path / 'tensorboard'}  (view with: tensorboard --logdir {tmp_path / 'tensorboard'})"
+    assert any(line.startswith("epoch 1/1: train loss") and "dev micro F1" in line for line in lines)
+    assert lines[-1] == f"model and reports written to {tmp_path}"
+
+
+def test_redact_fixed_example(names_model, tmp_path, capsys):
+    out, _ = names_model
+    source = tmp_path / "in.txt"
+    source.write_text(
+        "We met John Smith in Paris .\nMy name is Anna .\n"
+        '{"id": 7, "text": "Lisa Miller lives in New York ."}\n', encoding="utf-8"
+    )
+    span_map = tmp_path / "map.jsonl"
+    assert main(["redact", str(out), str(source), "--no-progress", "--span-map", str(span_map)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "We met [PER] in [LOC] .",
+        "My name is [PER] .",
+        '{"id": 7, "text": "[PER] lives in [LOC] ."}',
+    ]
+    entries = [json.loads(line) for line in span_map.read_text().splitlines()]
+    assert entries[0] == {"line": 1, "spans": [
+        {"placeholder": "[PER]", "type": "PER", "text": "John Smith", "start": 7, "end": 17,
+         "redacted_start": 7, "redacted_end": 12},
+        {"placeholder": "[LOC]", "type": "LOC", "text": "Paris", "start": 21, "end": 26,
+         "redacted_start": 16, "redacted_end": 21},
+    ]}
+    # only the types asked for
+    assert main(["redact", str(out), str(source), "--no-progress", "--types", "LOC"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "We met John Smith in [LOC] ."
+
+
+def test_predict_prints_spans_with_character_offsets(names_model, tmp_path, capsys):
+    out, _ = names_model
+    source = tmp_path / "in.txt"
+    source.write_text("We met John Smith in Paris .\n\n", encoding="utf-8")
+    assert main(["predict", str(out / "final-model.pt"), str(source), "--no-progress"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) == 2 and records[1] == {"text": "", "spans": []}
+    spans = records[0]["spans"]
+    assert [(s["type"], s["text"], s["start"], s["end"]) for s in spans] == [("PER", "John Smith", 7, 17),
+                                                                            ("LOC", "Paris", 21, 26)]
+    assert all(0 < s["score"] <= 1 for s in spans)
+
+
+def test_predict_in_a_fresh_process_with_the_console_script(names_model, tmp_path):
+    out, _ = names_model
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    script = Path(sys.executable).parent / "flair-modernbert"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "flair_modernbert.cli"]
+    done = subprocess.run([*command, "predict", str(out), "-", "--no-progress"], input="We met Anna in London .\n",
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    spans = json.loads(done.stdout)["spans"]
+    assert [(s["type"], s["text"]) for s in spans] == [("PER", "Anna"), ("LOC", "London")]
+
+
+def test_evaluate_prints_original_and_lowercased_side_by_side(names_model, tmp_path, capsys):
+    out, corpus = names_model
+    assert main(["evaluate", str(out), str(corpus), "--output", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "original" in text and "lower-cased" in text and "Classification report" in text
+    results = json.loads((tmp_path / "results.json").read_text())
+    trained = json.loads((out / "results.json").read_text())
+    assert results["micro_f1"] == trained["micro_f1"]
+    assert results["lowercased_micro_f1"] == trained["lowercased_micro_f1"]
+
+
+def test_errors_name_the_file_and_line(names_model, tmp_path, capsys):
+    out, _ = names_model
+    assert main(["train", str(tmp_path / "missing.yaml")]) == 2
+    assert f"recipe {tmp_path / 'missing.yaml'} does not exist" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "ok"}\n{"text": broken\n', encoding="utf-8")
+    assert main(["predict", str(out), str(bad), "--no-progress"]) == 2
+    assert f"{bad}, line 2: not valid JSON" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "nothing"), "-"]) == 2
+    assert f"no model at {tmp_path / 'nothing'}: pass a final-model.pt" in capsys.readouterr().err
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("corpus: {type: column, path: .}\ntraining: {learning_rat: 1}\n", encoding="utf-8")
+    assert main(["train", str(recipe)]) == 2
+    assert "training.learning_rat" in capsys.readouterr().err
+
+
+def test_readme_quickstart_recipe_runs_as_shipped(tmp_path, capsys):
+    """README's first command, minus the install: the shipped recipe, unchanged."""
+    assert main(["train", str(ROOT / "recipes" / "quickstart.yaml"), "--output", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["epochs"] == 10 and results["train_sentences"] == 600
+    assert (tmp_path / "final-model.pt").is_file() and (tmp_path / "tensorboard").is_dir()
