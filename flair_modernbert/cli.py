@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev-file", default="dev.conll")
     p.add_argument("--test-file", default="test.conll")
     p.add_argument("--tag-format", choices=["BIO", "BIOES"], default="BIO")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None, help="overrides the config's seed (default: the config's, else 0)")
     p.set_defaults(func=cmd_augment)
 
     p = sub.add_parser("ablate", help="train every variant x seed of an ablation and write the comparison table")

@@ -46,8 +46,9 @@ def render_model_card(recipe: Recipe, results: Mapping[str, Any]) -> str:
     smoke = recipe.embeddings.model.startswith(RANDOM_PREFIX) or "/random-" in recipe.embeddings.model
     test = results.get("test")
     lowercased = results.get("test_lowercased")
+    epochs = results.get("epochs", recipe.training.max_epochs)
     parts = [
-        f"# {recipe.tagger.head.upper()} NER tagger on {recipe.embeddings.model}",
+        f"# {recipe.tagger.head.upper()} NER tagger on `{recipe.embeddings.model}`",
         "",
     ]
     if smoke:
@@ -59,7 +60,7 @@ def render_model_card(recipe: Recipe, results: Mapping[str, Any]) -> str:
     parts += [
         f"Trained with flair-modernbert {__version__} on `{results.get('corpus', '?')}` "
         f"(label type `{recipe.corpus.label_type}`), seed {results.get('seed')}, "
-        f"{results.get('epochs', recipe.training.max_epochs)} epochs, "
+        f"{epochs} epoch{'' if epochs == 1 else 's'}, "
         f"{results.get('train_sentences', '?')} training sentences"
         + (f" (with {results['augmentation']['added']} augmented)" if results.get("augmentation") else "")
         + ".",

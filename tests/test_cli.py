@@ -154,3 +154,23 @@ def test_readme_quickstart_recipe_runs_as_shipped(tmp_path, capsys):
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["epochs"] == 10 and results["train_sentences"] == 600
     assert (tmp_path / "final-model.pt").is_file() and (tmp_path / "tensorboard").is_dir()
+
+
+def test_augment_writes_inspectable_files_with_the_config_seed(wnut_sample_dir, tmp_path, capsys):
+    """README's augment command with the shipped example config: the config's seed, --seed overrides it."""
+    config = ROOT / "examples" / "augmentation.yaml"
+    first, again, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert main(["augment", str(wnut_sample_dir), str(first), "--config", str(config)]) == 0
+    summary = capsys.readouterr().out
+    assert summary.startswith("augmentation (seed 13, ratio 1): 600 training sentences kept, ")
+    added = json.loads((first / "augmentation-report.json").read_text())["added"]
+    assert added > 0 and f"train: {first / 'train.conll'} (BIO, {600 + added} sentences)" in summary
+    for split in ("dev.conll", "test.conll"):
+        assert (first / split).read_bytes() == (wnut_sample_dir / split).read_bytes()
+    original = (wnut_sample_dir / "train.conll").read_text(encoding="utf-8").strip()
+    assert (first / "train.conll").read_text(encoding="utf-8").startswith(original)  # originals kept, first
+    assert main(["augment", str(wnut_sample_dir), str(again), "--config", str(config)]) == 0
+    assert (again / "train.conll").read_bytes() == (first / "train.conll").read_bytes()
+    assert main(["augment", str(wnut_sample_dir), str(other), "--config", str(config), "--seed", "5"]) == 0
+    assert "(seed 5," in capsys.readouterr().out
+    assert (other / "train.conll").read_bytes() != (first / "train.conll").read_bytes()
