@@ -325,9 +325,9 @@ def read_ablation_csv(path: Union[str, Path]) -> list[dict[str, str]]:
 
 
 def _focus_type(runs: Sequence[RunResult], wanted: Optional[str]) -> str:
-    types = sorted({t for run in runs for t in (run.results.get("test") or {}).get("per_class", {})})
     if wanted:
         return wanted
+    types = sorted({t for run in runs for t in (run.results.get("test") or {}).get("per_class", {})})
     for candidate in ("PER", "PERSON"):
         for name in types:
             if name.upper() == candidate:
@@ -419,8 +419,9 @@ def run_ablation(
                 runs[variant.name].append(RunResult(run_dir, seed, results))
                 continue
             announce(f"[{done}/{total}] {variant.name}, seed {seed}")
-            run = train_run(recipe, run_dir, seed, announce=lambda line: logger.info("%s", line),
-                            tensorboard_dir=tensorboard / variant.name / f"seed-{seed}", progress=progress)
+            # the run's own lines go to the log; the console gets one line per run
+            run = train_run(recipe, run_dir, seed, tensorboard_dir=tensorboard / variant.name / f"seed-{seed}",
+                            progress=progress)
             announce(
                 f"    test micro F1 {run.results.get('micro_f1', float('nan')):.4f}, lower-cased "
                 f"{run.results.get('lowercased_micro_f1', float('nan')):.4f}"

@@ -68,8 +68,12 @@ def spans_of(sentence: Sentence, label_type: str) -> Spans:
 
 def spans_to_iob2(sentence: Sentence, label_type: str) -> list[str]:
     """IOB2 tags (``B-X``, ``I-X``, ``O``) of a sentence's spans of ``label_type``, one per token."""
-    tags = ["O"] * len(sentence)
-    for start, end, kind in spans_of(sentence, label_type):
+    return _iob2(len(sentence), spans_of(sentence, label_type))
+
+
+def _iob2(length: int, spans: Spans) -> list[str]:
+    tags = ["O"] * length
+    for start, end, kind in spans:
         tags[start] = f"B-{kind}"
         for index in range(start + 1, end):
             tags[index] = f"I-{kind}"
@@ -231,6 +235,10 @@ class EvaluationResult:
         }
 
 
+def _zero_scores() -> dict[str, float]:
+    return {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+
+
 def _scores(entry: dict[str, Any]) -> dict[str, float]:
     return {"precision": float(entry["precision"]), "recall": float(entry["recall"]),
             "f1": float(entry["f1-score"]), "support": int(entry["support"])}
@@ -251,12 +259,11 @@ def evaluate_sentences(
         raise ValueError("evaluate_sentences: no sentences to evaluate")
     gold_spans = [spans_of(s, gold_label_type) for s in sentences]
     predicted_spans = [spans_of(s, predicted_label_type) for s in sentences]
-    gold = [spans_to_iob2(s, gold_label_type) for s in sentences]
-    predicted = [spans_to_iob2(s, predicted_label_type) for s in sentences]
+    gold = [_iob2(len(s), spans) for s, spans in zip(sentences, gold_spans)]
+    predicted = [_iob2(len(s), spans) for s, spans in zip(sentences, predicted_spans)]
     confusion = entity_confusion(gold_spans, predicted_spans)
-    zero = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     if not any(any(t != "O" for t in tags) for tags in gold + predicted):
-        return EvaluationResult(dict(zero), dict(zero), {}, confusion, "no entities in gold or predictions",
+        return EvaluationResult(_zero_scores(), _zero_scores(), {}, confusion, "no entities in gold or predictions",
                                 len(sentences))
     options = dict(mode="strict", scheme=IOB2, zero_division=0)
     table = classification_report(gold, predicted, output_dict=True, **options)
@@ -264,7 +271,7 @@ def evaluate_sentences(
     per_class = {name: _scores(entry) for name, entry in table.items() if not name.endswith(" avg")}
     # seqeval lists only gold types; a type that was only predicted still costs precision in the micro avg
     for name in confusion.labels:
-        per_class.setdefault(name, {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0})
+        per_class.setdefault(name, _zero_scores())
     return EvaluationResult(_scores(table["micro avg"]), _scores(table["macro avg"]), dict(sorted(per_class.items())),
                             confusion, report, len(sentences))
 
@@ -316,7 +323,7 @@ def format_side_by_side(original: EvaluationResult, lowercased: Optional[Evaluat
             ("macro avg", original.macro, lowercased.macro if lowercased else None)]
     rows += [(name, original.per_class.get(name), (lowercased.per_class.get(name) if lowercased else None))
              for name in names]
-    empty = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    empty = _zero_scores()
     for name, first, second in rows:
         first = first or empty
         line = (f"{name:<20} {first['precision']:>7.4f} {first['recall']:>7.4f} {first['f1']:>7.4f} "
@@ -329,11 +336,17 @@ def format_side_by_side(original: EvaluationResult, lowercased: Optional[Evaluat
     return "\n".join(lines)
 
 
-def evaluation_summary(result: EvaluationResult, lowercased: Optional[EvaluationResult] = None) -> dict[str, Any]:
-    """Plain data of a test evaluation and its lower-cased twin (what ``results.json`` holds)."""
+def evaluation_summary(
+    result: EvaluationResult, lowercased: Optional[EvaluationResult] = None, split: str = "test"
+) -> dict[str, Any]:
+    """Plain data of an evaluation and its lower-cased twin (what ``results.json`` holds).
+
+    Keys: ``<split>``, ``<split>_lowercased`` (:meth:`EvaluationResult.to_dict`), ``micro_f1`` and
+    ``lowercased_micro_f1``.
+    """
     return {
-        "test": result.to_dict(),
-        "test_lowercased": lowercased.to_dict() if lowercased else None,
+        split: result.to_dict(),
+        f"{split}_lowercased": lowercased.to_dict() if lowercased else None,
         "micro_f1": result.micro["f1"],
         "lowercased_micro_f1": lowercased.micro["f1"] if lowercased else None,
     }

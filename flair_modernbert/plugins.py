@@ -18,7 +18,7 @@ TensorBoard plugin's ``batch_offset`` keeps the batch axis continuous, and evalu
 they found, so a resumed run draws the same batches as an uninterrupted one).
 
 :class:`OneCycleSchedulerPlugin` is Flair's ``LinearSchedulerPlugin`` with torch's ``OneCycleLR`` instead
-(``training.scheduler: one_cycle``). :class:`ProgressPlugin` draws a tqdm bar over the batches and announces
+(``training.scheduler: onecycle``). :class:`ProgressPlugin` draws a tqdm bar over the batches and announces
 one line per epoch (train loss, dev micro F1) for the CLI.
 """
 

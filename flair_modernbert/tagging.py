@@ -52,6 +52,13 @@ __all__ = ["HEADS", "DiceSequenceTagger", "model_type_of", "build_embeddings", "
 HEADS = ("crf", "bilstm-crf", "softmax")
 
 
+def _dice_with_crf_error(head: str) -> ValueError:
+    return ValueError(
+        f"tagger.loss='dice' with head {head!r}: the CRF transitions would get no gradient; "
+        "use loss: ce+dice (CRF likelihood + Dice) or head: softmax"
+    )
+
+
 def model_type_of(model: str) -> str:
     """The ``model_type`` of a Hugging Face model id or directory (``modernbert`` for ``random:<size>``).
 
@@ -166,10 +173,7 @@ class DiceSequenceTagger(SequenceTagger):
         if loss not in ("dice", "ce+dice"):
             raise ValueError(f"DiceSequenceTagger: loss must be 'dice' or 'ce+dice', got {loss!r}")
         if loss == "dice" and self.use_crf:
-            raise ValueError(
-                "tagger.loss='dice' with a CRF head: the CRF transitions would get no gradient; use "
-                "loss: ce+dice (CRF likelihood + Dice) or head: softmax"
-            )
+            raise _dice_with_crf_error("bilstm-crf" if self.use_rnn else "crf")
         self.loss = loss
         self.dice_weight = float(dice_weight)
         self.dice_smooth = float(dice_smooth)
@@ -248,10 +252,7 @@ def build_tagger(
         raise ValueError(f"tagger.loss: unknown loss {config.loss!r}; choose one of {', '.join(LOSSES)}")
     use_crf = config.head in ("crf", "bilstm-crf")
     if use_crf and config.loss == "dice":
-        raise ValueError(
-            f"tagger.loss='dice' with head {config.head!r}: the CRF transitions would get no gradient; "
-            "use loss: ce+dice (CRF likelihood + Dice) or head: softmax"
-        )
+        raise _dice_with_crf_error(config.head)
     if use_crf and config.class_weights and config.loss == "ce":
         raise ValueError(
             f"tagger.class_weights with head {config.head!r} and loss 'ce': Flair's CRF likelihood cannot be "

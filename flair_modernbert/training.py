@@ -46,6 +46,7 @@ from flair_modernbert.corpora import load_corpus, summarize_corpus
 from flair_modernbert.evaluation import (
     EvaluationResult,
     evaluate_tagger,
+    evaluation_summary,
     format_side_by_side,
 )
 from flair_modernbert.model_card import write_model_card
@@ -342,9 +343,13 @@ def train_run(
 
     batches_per_epoch = -(-len(trainer_corpus.train) // training.mini_batch_size)
 
+    # the last epoch's scores are the final model's (use_final_model_for_eval): kept to reuse for results.json
+    latest: dict[str, dict[str, Any]] = {}
+
     def evaluate_for_tensorboard(split: str) -> dict[str, Any]:
         data = getattr(corpus, split)
-        return _evaluate_split(tagger, data, label_type, training.eval_batch_size).to_dict()
+        latest[split] = _evaluate_split(tagger, data, label_type, training.eval_batch_size).to_dict()
+        return latest[split]
 
     tensorboard = TensorBoardPlugin(
         tb_dir,
@@ -426,21 +431,19 @@ def train_run(
     figures: dict[str, Any] = {}
     report = []
     if corpus.dev is not None and len(corpus.dev):
-        results["dev"] = _evaluate_split(tagger, corpus.dev, label_type, training.eval_batch_size).to_dict()
+        # no training ran when a resumed run's checkpoint already held every epoch: evaluate dev here then
+        results["dev"] = latest.get("dev") or _evaluate_split(
+            tagger, corpus.dev, label_type, training.eval_batch_size
+        ).to_dict()
         results["dev_micro_f1"] = results["dev"]["micro"]["f1"]
     if corpus.test is not None and len(corpus.test):
         announce(f"evaluating on {len(corpus.test)} test sentences (original and lower-cased)")
         test = _evaluate_split(tagger, corpus.test, label_type, training.eval_batch_size, progress=progress)
         lower = _evaluate_split(tagger, corpus.test, label_type, training.eval_batch_size, lowercase=True,
                                 progress=progress)
-        results.update(
-            test=test.to_dict(),
-            test_lowercased=lower.to_dict(),
-            micro_f1=test.micro["f1"],
-            lowercased_micro_f1=lower.micro["f1"],
-            per_class=test.to_dict()["per_class"],
-        )
-        final_scores = {"test": test.to_dict(), "test_lowercased": lower.to_dict()}
+        results.update(evaluation_summary(test, lower))
+        results["per_class"] = results["test"]["per_class"]
+        final_scores = {"test": results["test"], "test_lowercased": results["test_lowercased"]}
         test.confusion.save(out / "confusion.png")
         figures["test/confusion_matrix"] = test.confusion.figure()
         report += [
@@ -457,10 +460,6 @@ def train_run(
         report.append("The corpus has no test split; nothing evaluated.")
     tensorboard.log_final(final_scores, step=step, figures=figures)
     tensorboard.close()
-    for figure in figures.values():
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
 
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     (out / "report.txt").write_text("\n".join(report) + "\n", encoding="utf-8")
@@ -526,17 +525,15 @@ def train_recipe(
 
 
 # ------------------------------------------------------------------------------------------------ evaluate
-def _corpus_config(corpus: Union[str, Path], overrides: Sequence[str]) -> tuple[CorpusConfig, Optional[Recipe]]:
+def _corpus_config(corpus: Union[str, Path], overrides: Sequence[str]) -> CorpusConfig:
     path = Path(corpus)
     if path.is_file():
-        recipe = load_recipe(path, overrides)
-        return recipe.corpus, recipe
+        return load_recipe(path, overrides).corpus
     if path.is_dir():
         from flair_modernbert.recipes import recipe_from_dict
 
-        recipe = recipe_from_dict({"corpus": {"type": "column", "path": str(path.resolve())}}, overrides,
-                                  source=str(path))
-        return recipe.corpus, recipe
+        return recipe_from_dict({"corpus": {"type": "column", "path": str(path.resolve())}}, overrides,
+                                source=str(path)).corpus
     raise FileNotFoundError(
         f"corpus {path} does not exist: pass a recipe file (its corpus section is used) or a folder of column files"
     )
@@ -566,7 +563,7 @@ def evaluate_model(
         The report text (what the ``evaluate`` command prints).
     """
     tagger = model if isinstance(model, SequenceTagger) else load_tagger(model)
-    cfg, recipe = _corpus_config(corpus, overrides)
+    cfg = _corpus_config(corpus, overrides)
     data = load_corpus(cfg)
     sentences = getattr(data, split)
     if sentences is None or len(sentences) == 0:
@@ -587,14 +584,7 @@ def evaluate_model(
     if output is not None:
         out = Path(output)
         out.mkdir(parents=True, exist_ok=True)
-        results = {
-            "corpus": data.name,
-            "split": split,
-            split: original.to_dict(),
-            f"{split}_lowercased": lower.to_dict(),
-            "micro_f1": original.micro["f1"],
-            "lowercased_micro_f1": lower.micro["f1"],
-        }
+        results = {"corpus": data.name, "split": split, **evaluation_summary(original, lower, split)}
         (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
         (out / "report.txt").write_text(text + "\n", encoding="utf-8")
         original.confusion.save(out / "confusion.png")

@@ -106,6 +106,7 @@ def test_tensorboard_log_holds_the_promised_tags(trained):
     assert len(events.Scalars("train/batch_loss")) == 10
     assert [e.step for e in events.Scalars("dev/micro/f1")] == [1, 2]
     assert events.Scalars("test/micro/f1")[-1].value == pytest.approx(run.results["micro_f1"])
+    assert events.Scalars("dev/micro/f1")[-1].value == pytest.approx(run.results["dev_micro_f1"])
     assert "test/confusion_matrix" in events.Tags()["images"]
     # the head's group (decoder_learning_rate) follows the same schedule at its own rate, one value per batch
     encoder = [e.value for e in events.Scalars("train/learning_rate")]
@@ -167,6 +168,12 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_same_model(tmp_pa
     for key in a:
         assert torch.allclose(a[key], b[key], atol=1e-6), key
     assert resumed.results["micro_f1"] == straight.results["micro_f1"]
+    # resuming a finished run trains nothing and evaluates the checkpoint's model (dev included) again
+    lines.clear()
+    again = train_run(recipe, tmp_path / "resumed", seed=3, resume=True, progress=False, announce=lines.append)
+    assert any("the checkpoint already holds all 2 epochs" in line for line in lines)
+    assert again.results["dev"]["micro"] == pytest.approx(resumed.results["dev"]["micro"])
+    assert again.results["micro_f1"] == pytest.approx(straight.results["micro_f1"])
 
 
 def test_cuda_only_options_are_refused_on_cpu(tmp_path):
