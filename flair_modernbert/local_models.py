@@ -181,8 +181,11 @@ def build_random_modernbert(
         reference_compile=False,
         **shape,
     )
-    torch.manual_seed(seed)
-    model = ModernBertModel(config)
+    # a private RNG: building the model (e.g. on the first use of random:<size> inside a seeded training run)
+    # must not reset the caller's random state, or that run would differ from later ones with the same seed
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ModernBertModel(config)
     output.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output)
     tokenizer.save_pretrained(output)

@@ -225,6 +225,20 @@ def test_keeps_batch_order(tiny_model_dir):
             assert torch.equal(x.get_embedding(), y.get_embedding())
 
 
+def test_building_a_random_model_is_seeded_and_leaves_the_callers_random_state(tmp_path):
+    """The first run of a random:<size> recipe builds the model mid-run: it must not reset the run's RNG."""
+    from safetensors.torch import load_file
+
+    torch.manual_seed(7)
+    expected = torch.rand(4)
+    torch.manual_seed(7)
+    first = build_random_modernbert(tmp_path / "a", size="tiny", seed=1)
+    assert torch.equal(torch.rand(4), expected)
+    second = build_random_modernbert(tmp_path / "b", size="tiny", seed=1)
+    a, b = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_tagger_saves_and_loads_in_a_fresh_process(tmp_path):
     model_dir = build_random_modernbert(tmp_path / "model", size="tiny", seed=3)
     embeddings = ModernBertEmbeddings(str(model_dir), subtoken_pooling="first_last", final_norm=True)
