@@ -13,8 +13,8 @@ from flair.data import Sentence
 from flair.embeddings import TransformerWordEmbeddings
 
 from flair_modernbert import ModernBertEmbeddings
-from flair_modernbert.local_models import resolve_model_name
-from flair_modernbert.tokenization import ensure_prefix_space
+from flair_modernbert.encoder.random_models import resolve_model_name
+from flair_modernbert.encoder.tokenization import ensure_prefix_space
 
 if __name__ == "__main__":
     model = resolve_model_name(sys.argv[1] if len(sys.argv) > 1 else "random:tiny")  # random:* -> local dir

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from flair_modernbert.inference import redact, tag_documents
-from flair_modernbert.training import load_tagger, train_recipe
+from flair_modernbert.training.run import load_tagger, train_recipe
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "quickstart.yaml"
 

@@ -1,7 +1,8 @@
 """The ``flair-modernbert`` console script: a thin layer over library functions.
 
-Subcommands: ``train``, ``evaluate``, ``predict``, ``redact``, ``augment``, ``ablate``, ``bench``. Each one
-calls a function a user can also call from Python; library modules are imported lazily so ``--help`` is fast.
+Subcommands: ``train``, ``evaluate``, ``predict``, ``redact``, ``augment``, ``ablate``, ``bench``. Each calls a
+function a user can also call from Python. Nothing heavy (torch, flair, transformers) is imported before a
+command runs, so ``--help`` and option errors are immediate.
 """
 
 from __future__ import annotations
@@ -9,21 +10,46 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import tempfile
 from pathlib import Path
-from typing import Optional, Sequence, TextIO
+from typing import Any, BinaryIO, Callable, Optional, Sequence, TextIO
 
 logger = logging.getLogger("flair_modernbert.cli")
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Flair logs every training detail at INFO on its own logger; keep it unless asked to be quiet
-    logging.getLogger("flair").setLevel(logging.INFO if verbose else logging.WARNING)
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)
+    # Flair logs training details at INFO to its own console handler; they always reach training.log, and the
+    # console only with -v
+    flair_logger = logging.getLogger("flair")
+    if "flair" in sys.modules:
+        _quiet_flair_console(level)
+    else:
+        flair_logger.addFilter(_LazyFlairConsole(level))
+
+
+class _LazyFlairConsole(logging.Filter):
+    """Sets the level of Flair's console handler once Flair has created it (on its first record)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        _quiet_flair_console(self.level)
+        logging.getLogger("flair").removeFilter(self)
+        return True
+
+
+def _quiet_flair_console(level: int) -> None:
+    for handler in logging.getLogger("flair").handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(level)
 
 
 def _out(text: str = "", stream: Optional[TextIO] = None) -> None:
@@ -37,74 +63,113 @@ def _seeds(value: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"--seeds takes comma-separated integers, got {value!r}") from error
 
 
-def _open_input(path: str) -> tuple[TextIO, str]:
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return number
+
+
+def _open_input(path: str) -> tuple[BinaryIO, str, Optional[int]]:
+    """The input as bytes (lines split at ``\\n`` only, as for stdin), its name and its size when a file."""
     if path == "-":
-        return sys.stdin, "<stdin>"
+        return sys.stdin.buffer, "<stdin>", None
     file = Path(path)
-    if not file.exists():
+    if not file.is_file():
         raise FileNotFoundError(f"input file {file} does not exist")
-    return file.open(encoding="utf-8"), str(file)
+    return file.open("rb"), str(file), file.stat().st_size
 
 
 # ------------------------------------------------------------------------------------------------ commands
 def cmd_train(args: argparse.Namespace) -> int:
+    from flair_modernbert.config import load_recipe
+
+    recipe = load_recipe(args.recipe, args.set or [])  # a typo fails here, before torch is imported
     from flair_modernbert.training import train_recipe
 
     train_recipe(
-        args.recipe,
-        overrides=args.set or [],
+        recipe,
         output_dir=args.output,
         seeds=args.seeds,
         resume=args.resume,
+        overwrite=args.overwrite,
         announce=lambda line: _out(line),
+        progress=not args.no_progress,
     )
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from flair_modernbert.training import evaluate_model
+    from flair_modernbert.evaluation import evaluate_model
 
-    summary = evaluate_model(args.model, args.corpus, overrides=args.set or [], split=args.split, output=args.output)
+    summary = evaluate_model(args.model, args.corpus, overrides=args.set or [], split=args.split,
+                             output=args.output, mini_batch_size=args.batch_size, progress=not args.no_progress,
+                             trust=args.trust_model)
     _out(summary)
     return 0
 
 
-def _tag(args: argparse.Namespace):
-    from flair_modernbert.inference import read_documents, tag_documents
-    from flair_modernbert.training import load_tagger
+def _tag(args: argparse.Namespace, write: Callable[[Any], None], types_from: Optional[str]) -> None:
+    """Load the model, stream the input through it and hand each tagged document to ``write``."""
+    from tqdm import tqdm
 
-    tagger = load_tagger(args.model)
-    stream, source = _open_input(args.input)
+    from flair_modernbert.inference import load_tagger, read_lines, resolve_types, stream_documents
+
+    stream, source, size = _open_input(args.input)
     with stream:
-        documents = list(read_documents(stream, source=source, fmt=args.format))
-    types = [t.strip() for t in args.types.split(",")] if getattr(args, "types", None) else None
-    return tag_documents(
-        tagger, documents, types=types, mini_batch_size=args.batch_size, progress=not args.no_progress
-    )
+        tagger = load_tagger(args.model, trust=args.trust_model)
+        types = resolve_types(tagger, [t for t in types_from.split(",") if t.strip()] if types_from else None)
+        show = size is not None and not args.no_progress
+        with tqdm(total=size, unit="B", unit_scale=True, desc="tagging", disable=not show, file=sys.stderr) as bar:
+
+            def numbered() -> Any:
+                for number, line in read_lines(stream, source):
+                    yield number, line
+                    bar.n = stream.tell() if show else 0
+                    bar.refresh() if show and number % 64 == 0 else None
+
+            for document in stream_documents(tagger, numbered(), source, args.format, types, args.batch_size,
+                                             unit=args.unit):
+                write(document)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    for document in _tag(args):
-        _out(json.dumps(document.to_json(), ensure_ascii=False))
+    _tag(args, lambda document: _out(json.dumps(document.to_json(), ensure_ascii=False)), args.types)
     return 0
 
 
 def cmd_redact(args: argparse.Namespace) -> int:
-    from flair_modernbert.inference import redact
+    from flair_modernbert.inference import check_placeholder, redact
 
-    span_map = Path(args.span_map).open("w", encoding="utf-8") if args.span_map else None
+    check_placeholder(args.placeholder)
+    span_map = Path(args.span_map) if args.span_map else None
+    if span_map is not None and span_map.exists() and not args.force:
+        raise FileExistsError(f"--span-map {span_map} exists (it may be the only way to reverse earlier "
+                              "redactions); choose another file or pass --force to replace it")
+    handle = None
+    if span_map is not None:
+        span_map.parent.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=span_map.parent, prefix=f".{span_map.name}.",
+                                             suffix=".tmp", delete=False)
+    count = [0]
+
+    def write(document: Any) -> None:
+        count[0] += 1
+        text, mapping = redact(document, placeholder=args.placeholder)
+        _out(json.dumps({**document.extra, "text": text}, ensure_ascii=False) if document.json else text)
+        if handle is not None:
+            handle.write(json.dumps({"line": count[0], "spans": mapping}, ensure_ascii=False) + "\n")
+
     try:
-        for number, document in enumerate(_tag(args), start=1):
-            text, mapping = redact(document, placeholder=args.placeholder)
-            if document.extra or args.format == "jsonl":
-                _out(json.dumps({**document.extra, "text": text}, ensure_ascii=False))
-            else:
-                _out(text)
-            if span_map:
-                span_map.write(json.dumps({"line": number, "spans": mapping}, ensure_ascii=False) + "\n")
-    finally:
-        if span_map:
-            span_map.close()
+        _tag(args, write, args.types)
+    except BaseException:
+        if handle is not None:
+            handle.close()
+            os.unlink(handle.name)
+        raise
+    if handle is not None:
+        handle.close()
+        os.replace(handle.name, span_map)
     return 0
 
 
@@ -120,90 +185,152 @@ def cmd_augment(args: argparse.Namespace) -> int:
         test_file=args.test_file,
         tag_format=args.tag_format,
         seed=args.seed,
+        progress=not args.no_progress,
     )
     _out(report.summary())
     return 0
 
 
 def cmd_ablate(args: argparse.Namespace) -> int:
-    from flair_modernbert.ablation import run_ablation
+    from flair_modernbert.config import load_ablation
 
-    result = run_ablation(args.definition, output_dir=args.output, announce=lambda line: _out(line))
+    definition = load_ablation(args.definition)  # every variant checked before torch is imported
+    from flair_modernbert.experiments.ablation import run_ablation
+
+    result = run_ablation(definition, output_dir=args.output, announce=lambda line: _out(line),
+                          progress=not args.no_progress)
     _out(result.markdown())
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from flair_modernbert.bench import run_from_args
+    from flair_modernbert.experiments.bench import run_benchmark_command
 
-    run_from_args(args, command="flair-modernbert bench " + " ".join(sys.argv[2:]))
+    run_benchmark_command(args, command="flair-modernbert bench " + " ".join(sys.argv[2:]), announce=_out)
     return 0
 
 
 # -------------------------------------------------------------------------------------------------- parser
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Shows the default next to an option's help when there is one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _command(sub: Any, name: str, helptext: str, description: str = "") -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=helptext, description=description or helptext, formatter_class=_Formatter)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``flair-modernbert``."""
     parser = argparse.ArgumentParser(
         prog="flair-modernbert",
         description="ModernBERT NER with Flair: train from recipes, evaluate, predict, redact, augment, ablate.",
+        formatter_class=_Formatter,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details (Flair's training log)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show Flair's training log on the console and tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("train", help="train a tagger from a YAML recipe")
+    p = _command(sub, "train", "train a tagger from a YAML recipe")
     p.add_argument("recipe", type=Path, help="recipe file, e.g. recipes/quickstart.yaml")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe value (dotted key), repeatable")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a recipe value by its dotted key (repeatable), e.g. training.max_epochs=2")
     p.add_argument("--output", type=Path, default=None, help="output folder (default: the recipe's output_dir)")
-    p.add_argument("--seeds", type=_seeds, default=None, help="comma-separated seeds; several give a mean ± std table")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    p.add_argument("--seeds", type=_seeds, default=None,
+                   help="comma-separated seeds (default: training.seeds); several give a mean ± std table")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint.pt")
+    group.add_argument("--overwrite", action="store_true",
+                       help="clear a non-empty output folder first (without it, such a folder is refused)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="seqeval report of a trained model on a corpus (+ lower-cased test)")
+    p = _command(sub, "evaluate", "seqeval report of a trained model on a corpus (+ lower-cased test)")
     p.add_argument("model", help="final-model.pt or a training output folder")
     p.add_argument("corpus", help="a recipe file (its corpus section) or a column folder with train/dev/test files")
-    p.add_argument("--split", default="test", choices=["train", "dev", "test"])
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe value")
-    p.add_argument("--output", type=Path, default=None, help="write results.json, report.txt and confusion.png here")
+    p.add_argument("--split", default="test", choices=["train", "dev", "test"], help="the split to score")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a value of the recipe's corpus")
+    p.add_argument("--output", type=Path, default=None, help="also write results.json, report.txt and confusion.png here")
+    p.add_argument("--batch-size", type=_positive, default=16, help="sentences per forward pass")
+    _trust_option(p)
     p.set_defaults(func=cmd_evaluate)
 
-    for name, helptext in (("predict", "tag text; prints spans as JSON lines"), ("redact", "replace entity spans with [TYPE] placeholders")):
-        p = sub.add_parser(name, help=helptext)
+    for name, helptext in (("predict", "tag text; prints spans with character offsets as JSON lines"),
+                           ("redact", "replace entity spans with placeholders such as [PERSON]")):
+        p = _command(sub, name, helptext)
         p.add_argument("model", help="final-model.pt or a training output folder")
-        p.add_argument("input", nargs="?", default="-", help="file with one document per line (text or JSON lines); - for stdin")
-        p.add_argument("--format", choices=["auto", "text", "jsonl"], default="auto")
-        p.add_argument("--batch-size", type=int, default=32)
-        p.add_argument("--no-progress", action="store_true")
+        p.add_argument("input", nargs="?", default="-",
+                       help="file with one document per line, plain text or JSON lines with a \"text\" field; - for stdin")
+        p.add_argument("--format", choices=["auto", "text", "jsonl"], default="auto",
+                       help="input lines: auto (JSON when a line starts with '{'), text or jsonl")
+        p.add_argument("--unit", choices=["sentence", "document"], default="sentence",
+                       help="tag each sentence, or each input line as one sequence (long lines in overlapping windows)")
+        p.add_argument("--batch-size", type=_positive, default=32,
+                       help="sentences per forward pass (sentences of many lines are batched together)")
+        p.add_argument("--types", default=None,
+                       help="comma-separated entity types to keep (default: all); case-insensitive, PER/LOC/ORG "
+                            "also match person/location/organization")
+        _trust_option(p)
         if name == "redact":
-            p.add_argument("--types", default=None, help="comma-separated entity types to redact (default: all)")
-            p.add_argument("--placeholder", default="[{type}]", help="format with {type} and {index}")
-            p.add_argument("--span-map", default=None, help="write the span map (JSON lines) to this file")
+            p.add_argument("--placeholder", default="[{type}]", help="replacement text with {type} and {index}")
+            p.add_argument("--span-map", default=None, metavar="FILE",
+                           help="write what was replaced where (JSON lines) to FILE, to audit or reverse a redaction")
+            p.add_argument("--force", action="store_true", help="replace an existing --span-map file")
             p.set_defaults(func=cmd_redact)
         else:
-            p.add_argument("--types", default=None, help="comma-separated entity types to keep (default: all)")
             p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("augment", help="write augmented column files for inspection")
-    p.add_argument("in_dir", type=Path)
-    p.add_argument("out_dir", type=Path)
-    p.add_argument("--config", required=True, type=Path, help="YAML with the augmentation ops (list, or {ratio, seed, ops})")
-    p.add_argument("--train-file", default="train.conll")
-    p.add_argument("--dev-file", default="dev.conll")
-    p.add_argument("--test-file", default="test.conll")
-    p.add_argument("--tag-format", choices=["BIO", "BIOES"], default="BIO")
+    p = _command(sub, "augment", "write augmented column files for inspection")
+    p.add_argument("in_dir", type=Path, help="folder with the column files (token TAB tag)")
+    p.add_argument("out_dir", type=Path, help="folder to write: augmented train file, dev and test copied")
+    p.add_argument("--config", required=True, type=Path,
+                   help="YAML with the augmentation ops (a list, {ratio, seed, ops}, or a recipe)")
+    p.add_argument("--train-file", default="train.conll", help="training file in IN_DIR")
+    p.add_argument("--dev-file", default="dev.conll", help="dev file in IN_DIR (copied)")
+    p.add_argument("--test-file", default="test.conll", help="test file in IN_DIR (copied)")
+    p.add_argument("--tag-format", choices=["BIO", "BIOES"], default="BIO", help="tags of the written train file")
     p.add_argument("--seed", type=int, default=None, help="overrides the config's seed (default: the config's, else 0)")
     p.set_defaults(func=cmd_augment)
 
-    p = sub.add_parser("ablate", help="train every variant x seed of an ablation and write the comparison table")
-    p.add_argument("definition", type=Path, help="e.g. augment/wnut17-smoke.yaml")
-    p.add_argument("--output", type=Path, default=None)
+    p = _command(sub, "ablate", "train every variant x seed of an ablation and write the comparison table")
+    p.add_argument("definition", type=Path, help="ablation file, e.g. augment/wnut17-smoke.yaml")
+    p.add_argument("--output", type=Path, default=None,
+                   help="output folder (default: the file's output_dir, else runs/ablation-<file name>)")
     p.set_defaults(func=cmd_ablate)
 
-    from flair_modernbert.bench import add_arguments
-
-    p = sub.add_parser("bench", help="speed: stock Flair (padded) vs ModernBertEmbeddings (unpadded)")
-    add_arguments(p)
+    p = _command(sub, "bench", "speed and memory: stock Flair (padded) vs ModernBertEmbeddings (unpadded)")
+    p.add_argument("--data", type=Path, default=None,
+                   help="column file (tokens in column 0); default: every sentence of the shipped WNUT-17 sample")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--model", default=None, help="ModernBERT directory or Hugging Face id (default: random weights)")
+    group.add_argument("--size", default="base", choices=["tiny", "small", "base", "large"],
+                       help="shape of the random-weight model")
+    p.add_argument("--batch-size", type=_positive, default=32, help="sentences per batch")
+    p.add_argument("--batches", type=_positive, default=6, help="timed batches per variant and mode")
+    p.add_argument("--warmup", type=int, default=1, help="untimed batches first")
+    p.add_argument("--mode", choices=["inference", "train", "both"], default="both",
+                   help="inference (no grad), a training step (forward + backward), or both")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="autocast precision")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    p.add_argument("--pooling", default="first", choices=["first", "last", "first_last", "mean"], help="subtoken pooling")
+    p.add_argument("--threads", type=_positive, default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
+    p.add_argument("--seed", type=int, default=0, help="batch shuffling seed")
+    p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
     p.set_defaults(func=cmd_bench)
     return parser
+
+
+def _trust_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust-model", action="store_true",
+                        help="load a model file this library did not write; DANGEROUS: a model file can run any "
+                             "code when loaded this way, use it only for files you trust")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -213,7 +340,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _setup_logging(args.verbose)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, OSError) as error:
+    except BrokenPipeError:  # `... | head`: the reader left, which is no error of ours
+        sys.stdout = None  # type: ignore[assignment] - nothing more can be written there
+        return 0
+    except (ValueError, OSError) as error:  # FileNotFoundError and FileExistsError are OSErrors
         if args.verbose:
             raise
         _out(f"error: {error}", stream=sys.stderr)

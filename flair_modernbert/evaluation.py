@@ -21,13 +21,13 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 from flair.data import Sentence
 
+from flair_modernbert.tags import Span, add_spans, spans_of, tags_from_spans
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "MISSED",
     "SPURIOUS",
-    "spans_of",
-    "spans_to_iob2",
     "lowercase_copy",
     "ConfusionMatrix",
     "entity_confusion",
@@ -35,49 +35,14 @@ __all__ = [
     "evaluate_sentences",
     "evaluate_tagger",
     "format_side_by_side",
-    "evaluation_summary",
+    "evaluate_model",
 ]
 
 MISSED = "(missed)"
 SPURIOUS = "(spurious)"
 PREDICTED = "predicted"
 
-Spans = list[tuple[int, int, str]]
-
-
-def spans_of(sentence: Sentence, label_type: str) -> Spans:
-    """``(start, end_exclusive, type)`` token spans of a sentence's ``label_type`` labels, by position.
-
-    Overlapping spans (not representable in IOB2) keep the first, longest one; the others are logged.
-    """
-    found = []
-    for label in sentence.get_labels(label_type):
-        tokens = getattr(label.data_point, "tokens", None)
-        if not tokens or label.value == "O":
-            continue
-        found.append((tokens[0].idx - 1, tokens[-1].idx, label.value))
-    found.sort(key=lambda span: (span[0], -(span[1] - span[0])))
-    kept: Spans = []
-    for span in found:
-        if kept and span[0] < kept[-1][1]:
-            logger.debug("overlapping span %s dropped in favour of %s", span, kept[-1])
-            continue
-        kept.append(span)
-    return kept
-
-
-def spans_to_iob2(sentence: Sentence, label_type: str) -> list[str]:
-    """IOB2 tags (``B-X``, ``I-X``, ``O``) of a sentence's spans of ``label_type``, one per token."""
-    return _iob2(len(sentence), spans_of(sentence, label_type))
-
-
-def _iob2(length: int, spans: Spans) -> list[str]:
-    tags = ["O"] * length
-    for start, end, kind in spans:
-        tags[start] = f"B-{kind}"
-        for index in range(start + 1, end):
-            tags[index] = f"I-{kind}"
-    return tags
+Spans = list[Span]
 
 
 def lowercase_copy(sentences: Iterable[Sentence], label_type: str) -> list[Sentence]:
@@ -93,9 +58,7 @@ def lowercase_copy(sentences: Iterable[Sentence], label_type: str) -> list[Sente
         copy = Sentence([token.text.lower() for token in original])
         for mine, theirs in zip(copy, original):
             mine.whitespace_after = theirs.whitespace_after
-        for start, end, kind in spans_of(original, label_type):
-            copy[start:end].add_label(label_type, kind)
-        copies.append(copy)
+        copies.append(add_spans(copy, spans_of(original, label_type), label_type))
     index = {id(s): i for i, s in enumerate(originals)}
     for original, copy in zip(originals, copies):
         previous = original._previous_sentence
@@ -137,6 +100,11 @@ class ConfusionMatrix:
     def to_dict(self) -> dict[str, Any]:
         return {"labels": list(self.labels), "rows": self.rows, "columns": self.columns,
                 "matrix": [list(row) for row in self.matrix]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ConfusionMatrix":
+        """Read what :meth:`to_dict` wrote."""
+        return cls(list(data["labels"]), [list(row) for row in data["matrix"]])
 
     def figure(self, title: str = "Entity-type confusion (test)") -> Any:
         """An annotated heat map (a matplotlib ``Figure``, no pyplot state involved)."""
@@ -234,6 +202,13 @@ class EvaluationResult:
             "sentences": self.sentences,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EvaluationResult":
+        """Read what :meth:`to_dict` wrote (the report text is not kept there)."""
+        confusion = ConfusionMatrix.from_dict(data["confusion"]) if data.get("confusion") else ConfusionMatrix([], [[0]])
+        return cls(dict(data["micro"]), dict(data["macro"]), {k: dict(v) for k, v in data["per_class"].items()},
+                   confusion, "", int(data.get("sentences", 0)))
+
 
 def _zero_scores() -> dict[str, float]:
     return {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
@@ -259,8 +234,8 @@ def evaluate_sentences(
         raise ValueError("evaluate_sentences: no sentences to evaluate")
     gold_spans = [spans_of(s, gold_label_type) for s in sentences]
     predicted_spans = [spans_of(s, predicted_label_type) for s in sentences]
-    gold = [_iob2(len(s), spans) for s, spans in zip(sentences, gold_spans)]
-    predicted = [_iob2(len(s), spans) for s, spans in zip(sentences, predicted_spans)]
+    gold = [tags_from_spans(len(s), spans) for s, spans in zip(sentences, gold_spans)]
+    predicted = [tags_from_spans(len(s), spans) for s, spans in zip(sentences, predicted_spans)]
     confusion = entity_confusion(gold_spans, predicted_spans)
     if not any(any(t != "O" for t in tags) for tags in gold + predicted):
         return EvaluationResult(_zero_scores(), _zero_scores(), {}, confusion, "no entities in gold or predictions",
@@ -310,43 +285,94 @@ def evaluate_tagger(
 
 
 def format_side_by_side(original: EvaluationResult, lowercased: Optional[EvaluationResult] = None) -> str:
-    """A text table of P/R/F1/support per row (micro, macro, each type), with the lower-cased F1 and ΔF1."""
-    header = f"{'':<20} {'P':>7} {'R':>7} {'F1':>7} {'support':>8}"
-    if lowercased is not None:
-        header += f" | {'P':>7} {'R':>7} {'F1':>7} {'ΔF1':>8}"
-    lines = []
-    if lowercased is not None:
-        lines.append(f"{'':<20} {'original':^31} | {'lower-cased':^32}")
-    lines.append(header)
+    """A text table of P/R/F1/support per row (micro, macro, each type), with the lower-cased scores and ΔF1."""
+    from tabulate import tabulate
+
     names = sorted(set(original.per_class) | set(lowercased.per_class if lowercased else {}))
     rows = [("micro avg", original.micro, lowercased.micro if lowercased else None),
             ("macro avg", original.macro, lowercased.macro if lowercased else None)]
-    rows += [(name, original.per_class.get(name), (lowercased.per_class.get(name) if lowercased else None))
+    rows += [(name, original.per_class.get(name), lowercased.per_class.get(name) if lowercased else None)
              for name in names]
-    empty = _zero_scores()
+    headers = ["", "P", "R", "F1", "support"]
+    if lowercased is not None:
+        headers += ["lower-cased P", "R", "F1", "ΔF1"]
+    table = []
     for name, first, second in rows:
-        first = first or empty
-        line = (f"{name:<20} {first['precision']:>7.4f} {first['recall']:>7.4f} {first['f1']:>7.4f} "
-                f"{int(first['support']):>8d}")
+        first = first or _zero_scores()
+        row = [name, f"{first['precision']:.4f}", f"{first['recall']:.4f}", f"{first['f1']:.4f}", int(first["support"])]
         if lowercased is not None:
-            second = second or empty
-            line += (f" | {second['precision']:>7.4f} {second['recall']:>7.4f} {second['f1']:>7.4f} "
-                     f"{second['f1'] - first['f1']:>+8.4f}")
-        lines.append(line)
-    return "\n".join(lines)
+            second = second or _zero_scores()
+            row += [f"{second['precision']:.4f}", f"{second['recall']:.4f}", f"{second['f1']:.4f}",
+                    f"{second['f1'] - first['f1']:+.4f}"]
+        table.append(row)
+    return tabulate(table, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
-def evaluation_summary(
-    result: EvaluationResult, lowercased: Optional[EvaluationResult] = None, split: str = "test"
-) -> dict[str, Any]:
-    """Plain data of an evaluation and its lower-cased twin (what ``results.json`` holds).
+def evaluate_model(
+    model: Union[str, Path, Any],
+    corpus: Union[str, Path],
+    overrides: Sequence[str] = (),
+    split: str = "test",
+    output: Optional[Union[str, Path]] = None,
+    mini_batch_size: int = 16,
+    progress: bool = True,
+    trust: bool = False,
+) -> str:
+    """seqeval report of a trained model on a split of a corpus, original and lower-cased side by side.
 
-    Keys: ``<split>``, ``<split>_lowercased`` (:meth:`EvaluationResult.to_dict`), ``micro_f1`` and
-    ``lowercased_micro_f1``.
+    Args:
+        model: ``final-model.pt``, a training output folder, or a loaded tagger.
+        corpus: a recipe file (its corpus section) or a folder of column files (``text ner``, BIO).
+        overrides: ``--set`` strings for the corpus (``corpus.tag_scheme=IOB1``).
+        split: ``train``, ``dev`` or ``test``.
+        output: when given, writes ``results.json``, ``report.txt`` and ``confusion.png`` there.
+        mini_batch_size: prediction batch size.
+        progress: show progress bars.
+        trust: load a model file this library did not write (runs code the file may contain).
+
+    Returns:
+        The report text (what the ``evaluate`` command prints).
     """
-    return {
-        split: result.to_dict(),
-        f"{split}_lowercased": lowercased.to_dict() if lowercased else None,
-        "micro_f1": result.micro["f1"],
-        "lowercased_micro_f1": lowercased.micro["f1"] if lowercased else None,
-    }
+    import json
+
+    from flair_modernbert.config import load_recipe, recipe_from_dict
+    from flair_modernbert.data import load_corpus
+    from flair_modernbert.tagging.loading import load_tagger
+
+    tagger = load_tagger(model, trust=trust) if isinstance(model, (str, Path)) else model
+    path = Path(corpus)
+    if path.is_file():
+        cfg = load_recipe(path, overrides).corpus
+    elif path.is_dir():
+        cfg = recipe_from_dict({"corpus": {"type": "column", "path": str(path.resolve())}}, overrides,
+                               source=str(path)).corpus
+    else:
+        raise FileNotFoundError(
+            f"corpus {path} does not exist: pass a recipe file (its corpus section is used) or a folder of column files"
+        )
+    data = load_corpus(cfg)
+    sentences = getattr(data, split)
+    if sentences is None or len(sentences) == 0:
+        raise ValueError(f"{corpus}: the corpus has no {split} split")
+    sentences = list(sentences)
+    original = evaluate_tagger(tagger, sentences, cfg.label_type, mini_batch_size, progress=progress)
+    lower = evaluate_tagger(tagger, sentences, cfg.label_type, mini_batch_size, lowercase=True, progress=progress)
+    text = "\n".join([
+        f"{split} split of {data.name}: {len(sentences)} sentences, seqeval entity level (strict IOB2)",
+        "",
+        format_side_by_side(original, lower),
+        "",
+        "Classification report (original case)",
+        "",
+        original.report,
+    ])
+    if output is not None:
+        out = Path(output)
+        out.mkdir(parents=True, exist_ok=True)
+        results = {"corpus": data.name, "split": split, split: original.to_dict(),
+                   f"{split}_lowercased": lower.to_dict(), "micro_f1": original.micro["f1"],
+                   "lowercased_micro_f1": lower.micro["f1"]}
+        (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+        (out / "report.txt").write_text(text + "\n", encoding="utf-8")
+        original.confusion.save(out / "confusion.png")
+    return text

@@ -9,7 +9,7 @@ import flair
 import pytest
 import torch
 
-from flair_modernbert.local_models import build_random_modernbert, sample_corpus_dir
+from flair_modernbert.encoder.random_models import build_random_modernbert, sample_corpus_dir
 
 
 @pytest.fixture(scope="session", autouse=True)

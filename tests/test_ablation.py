@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from flair_modernbert.ablation import AblationError, load_ablation, read_ablation_csv, run_ablation, summarize
+from flair_modernbert.experiments.ablation import AblationError, load_ablation, read_ablation_csv, run_ablation, summarize
 from flair_modernbert.cli import main
-from flair_modernbert.training import RunResult
+from flair_modernbert.training.run import RunResult
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "augment" / "wnut17-smoke.yaml"

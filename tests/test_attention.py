@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from flair_modernbert import attention
-from flair_modernbert.attention import resolve_backend, varlen_attention
-from flair_modernbert.packing import pack_sequences
+from flair_modernbert.encoder.attention import resolve_backend, varlen_attention
+from flair_modernbert.encoder.packing import pack_sequences
 
 
 def _reference(q, k, v, seqlens, window):
@@ -98,7 +98,7 @@ def test_no_total_by_total_mask_is_built():
 
 def test_resolve_backend_on_cpu(caplog):
     attention._logged.clear()
-    with caplog.at_level(logging.INFO, logger="flair_modernbert.attention"):
+    with caplog.at_level(logging.INFO, logger="flair_modernbert.encoder.attention"):
         assert resolve_backend("auto", torch.device("cpu")) == "sdpa"
         assert resolve_backend("auto", torch.device("cpu")) == "sdpa"
     assert sum("attention backend: sdpa on cpu" in r.getMessage() for r in caplog.records) == 1

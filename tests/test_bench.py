@@ -3,7 +3,7 @@
 import json
 
 from flair_modernbert import cli
-from flair_modernbert.bench import run_benchmark
+from flair_modernbert.experiments.bench import run_benchmark
 
 
 def test_bench_compares_equal_embeddings(wnut_sample_dir):

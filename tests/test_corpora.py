@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 
-from flair_modernbert.corpora import (
+from flair_modernbert.data.corpora import (
     CorpusFormatError,
     bio_spans,
     bioes_to_bio,
@@ -20,7 +20,7 @@ from flair_modernbert.corpora import (
     load_corpus,
     summarize_corpus,
 )
-from flair_modernbert.recipes import CorpusConfig, load_recipe, recipe_from_dict
+from flair_modernbert.config.recipe import CorpusConfig, load_recipe, recipe_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "recipes" / "quickstart.yaml"

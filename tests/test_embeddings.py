@@ -15,8 +15,8 @@ from flair.models import SequenceTagger
 from transformers import BertConfig
 
 from flair_modernbert import ModernBertEmbeddings
-from flair_modernbert.local_models import build_random_modernbert
-from flair_modernbert.tokenization import ensure_prefix_space
+from flair_modernbert.encoder.random_models import build_random_modernbert
+from flair_modernbert.encoder.tokenization import ensure_prefix_space
 
 TOLERANCE = 1e-4
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from flair_modernbert.packing import pack_padded, pack_sequences, unpack_to_padded
+from flair_modernbert.encoder.packing import pack_padded, pack_sequences, unpack_to_padded
 
 
 def _padded(seqs, pad=0, left=False):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flair_modernbert.attention import BACKENDS
-from flair_modernbert.recipes import (
+from flair_modernbert.encoder.attention import BACKENDS
+from flair_modernbert.config.recipe import (
     EmbeddingsConfig,
     Recipe,
     RecipeError,

@@ -8,9 +8,9 @@ from flair.models import SequenceTagger
 from flair.models.sequence_tagger_utils.viterbi import ViterbiLoss
 
 from flair_modernbert import ModernBertEmbeddings
-from flair_modernbert.losses import dice_loss
-from flair_modernbert.recipes import EmbeddingsConfig, TaggerConfig
-from flair_modernbert.tagging import DiceSequenceTagger, build_embeddings, build_tagger, expand_class_weights
+from flair_modernbert.tagging.losses import dice_loss
+from flair_modernbert.config.recipe import EmbeddingsConfig, TaggerConfig
+from flair_modernbert.tagging.build import DiceSequenceTagger, build_embeddings, build_tagger, expand_class_weights
 
 
 def _span_dictionary(*types):

@@ -6,7 +6,7 @@ from tokenizers import pre_tokenizers
 from transformers import AutoTokenizer
 
 from flair_modernbert import ModernBertEmbeddings
-from flair_modernbert.tokenization import ensure_prefix_space, uses_byte_level, word_subtokens
+from flair_modernbert.encoder.tokenization import ensure_prefix_space, uses_byte_level, word_subtokens
 
 NAMES = ["John", "john", "Smith", "smith", "O'Brien", "mcdonald", "Ángela", "li"]
 

@@ -10,16 +10,16 @@ from flair.models import SequenceTagger
 from flair.trainers.plugins.base import TrainerPlugin
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from flair_modernbert.corpora import load_corpus
+from flair_modernbert.data.corpora import load_corpus
 from flair_modernbert.evaluation import evaluate_tagger
-from flair_modernbert.recipes import load_recipe, recipe_from_dict
-from flair_modernbert.training import TrainingSummary, RunResult, evaluate_model, train_recipe, train_run
+from flair_modernbert.config.recipe import load_recipe, recipe_from_dict
+from flair_modernbert.training.run import TrainingSummary, RunResult, evaluate_model, train_recipe, train_run
 
 QUICK = ["corpus.sample=40", "training.max_epochs=2", "training.mini_batch_size=8", "embeddings.use_context=false"]
 
 
 def _quickstart(*extra):
-    from flair_modernbert.recipes import package_dir
+    from flair_modernbert.config.recipe import package_dir
 
     return load_recipe(package_dir().parent / "recipes" / "quickstart.yaml", [*QUICK, *extra])
 

@@ -20,6 +20,8 @@ from typing import Iterable, Optional, Sequence, Union
 
 from flair.data import Sentence, Span, Token
 
+from flair_modernbert.tags import add_spans, spans_of
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -109,34 +111,27 @@ class LabeledTokens:
             ValueError: when a label of ``label_type`` is on a token rather than a span (token-level tags),
                 or spans overlap (which BIO tags cannot express).
         """
-        mentions = []
-        for label in sentence.get_labels(label_type):
-            point = label.data_point
-            if not isinstance(point, Span):
+        labels = sentence.get_labels(label_type)
+        for label in labels:
+            if not isinstance(label.data_point, Span):
                 # token-level tags (e.g. a column Flair did not recognise as BIO) carry no span boundaries
                 raise ValueError(
                     f"label type {label_type!r}: expected span labels (entity mentions), "
-                    f"found a {type(point).__name__}-level label {label.value!r}"
+                    f"found a {type(label.data_point).__name__}-level label {label.value!r}"
                 )
-            tokens = point.tokens
-            mentions.append(Mention(tokens[0].idx - 1, tokens[-1].idx, label.value))
-        mentions.sort(key=lambda m: (m.start, m.end))
-        try:
-            return cls(
-                tokens=tuple(token.text for token in sentence.tokens),
-                mentions=tuple(mentions),
-                whitespace_after=tuple(token.whitespace_after for token in sentence.tokens),
-            )
-        except ValueError as error:
-            raise ValueError(f"sentence {sentence.to_original_text()[:80]!r}: {error}") from error
+        spans = spans_of(sentence, label_type)
+        if len(spans) != len([label for label in labels if label.value != "O"]):
+            raise ValueError(f"sentence {sentence.to_original_text()[:80]!r}: its {label_type!r} spans overlap")
+        return cls(
+            tokens=tuple(token.text for token in sentence.tokens),
+            mentions=tuple(Mention(*span) for span in spans),
+            whitespace_after=tuple(token.whitespace_after for token in sentence.tokens),
+        )
 
     def to_sentence(self, label_type: str = "ner") -> Sentence:
         """A new Flair ``Sentence`` with these tokens and one span label of ``label_type`` per mention."""
         tokens = [Token(text, whitespace_after=space) for text, space in zip(self.tokens, self.whitespace_after)]
-        sentence = Sentence(tokens)
-        for mention in self.mentions:
-            sentence[mention.start : mention.end].add_label(label_type, mention.type)
-        return sentence
+        return add_spans(Sentence(tokens), ((m.start, m.end, m.type) for m in self.mentions), label_type)
 
     def mention_tokens(self, mention: Mention) -> tuple[str, ...]:
         """The token texts of ``mention``."""

@@ -1,14 +1,19 @@
-"""Corpus-level augmentation: add label-aligned copies of training sentences, keep dev and test as they are.
+"""Corpus-level augmentation: add label-aligned variants of training sentences, keep dev and test as they are.
 
-The number of copies follows ``ratio``: ``round(ratio * n)`` copies for ``n`` training sentences, spread as
-evenly as possible -- every sentence gets ``floor`` of that share and a seeded sample of sentences gets one
-more (``1.0``: one copy each, ``0.5``: one copy for half of them, ``2.0``: two each, ``1.5``: one each plus
-one more for half). Each copy is made with its own ``random.Random`` derived from ``(seed, sentence, copy)``,
-so a copy does not depend on the others. Copies that come out identical to their source are dropped unless
-``keep_unchanged`` is set: a duplicate is not augmentation, it only re-weights the data.
+``ratio`` is the number of augmented sentences added per training sentence: ``round(ratio * n)`` for ``n``
+training sentences (``1.0``: as many as there are originals, ``0.5``: half as many, ``2.0``: twice as many).
+Every added sentence differs from its source and from the other variants of the same source (unless
+``keep_unchanged``): a duplicate is not augmentation, it only re-weights the data.
 
-Only ``corpus.train`` is ever read for augmentation (mention banks included); dev and test are passed on
-unchanged, so their scores stay comparable with the unaugmented run.
+Sources are visited in a seeded order, in rounds; in each round a source gives at most one variant, and at
+most ``ceil(ratio)`` in all, so variants are spread over as many sentences as possible. A draw that changes
+nothing (an operation with ``p < 1`` that did not fire, a sentence without a mention of the chosen types) is
+dropped and the next source is tried; two extra rounds give sources whose operations did not fire another
+chance. When the operations cannot change enough sentences (lower-casing ``person`` names in a corpus where
+few sentences hold one), fewer sentences are added; the report and the log say how many.
+
+Each variant is made with its own ``random.Random`` derived from ``(seed, source, draw)``, so it does not
+depend on the other draws. Only ``corpus.train`` is ever read (mention banks included).
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ from flair.datasets import SentenceDataset
 from tqdm import tqdm
 
 from flair_modernbert.augmentation.base import Augmenter, Compose, LabeledTokens, OpRecord
-from flair_modernbert.augmentation.config import AugmentationConfig, build_augmenter, resolve_augmentation
+from flair_modernbert.augmentation.pipeline import build_augmenter
+from flair_modernbert.config import AugmentationConfig, augmentation_from
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OpCounts", "AugmentationReport", "copies_per_sentence", "augment_sentences", "augment_corpus"]
+__all__ = ["OpCounts", "AugmentationReport", "augment_sentences", "augment_corpus"]
 
 
 @dataclass
@@ -62,10 +68,12 @@ class AugmentationReport:
 
     Attributes:
         original: training sentences before augmentation (all kept).
-        requested: augmented copies drawn (``round(ratio * original)``).
-        added: copies added to the training split.
-        unchanged: copies identical to their source (dropped unless ``keep_unchanged``).
-        keep_unchanged: whether such copies were kept.
+        requested: augmented sentences asked for (``round(ratio * original)``).
+        added: augmented sentences added.
+        drawn: variants drawn to get them.
+        unchanged: draws identical to their source (dropped unless ``keep_unchanged``).
+        duplicates: draws identical to an earlier variant of the same source (dropped unless ``keep_unchanged``).
+        keep_unchanged: whether such draws were kept.
         ratio: the ratio used.
         seed: the seed used.
         ops: per operation label (``lowercase``, ``swap``, ``char_noise``, ``char_noise#2`` ...), its counts.
@@ -77,7 +85,9 @@ class AugmentationReport:
     original: int = 0
     requested: int = 0
     added: int = 0
+    drawn: int = 0
     unchanged: int = 0
+    duplicates: int = 0
     keep_unchanged: bool = False
     ratio: float = 1.0
     seed: int = 0
@@ -91,7 +101,8 @@ class AugmentationReport:
         dropped = "kept" if self.keep_unchanged else "dropped"
         lines = [
             f"augmentation (seed {self.seed}, ratio {self.ratio:g}): {self.original} training sentences kept, "
-            f"{self.added} augmented added ({self.requested} copies drawn, {self.unchanged} unchanged {dropped})"
+            f"{self.added} augmented added of {self.requested} requested ({self.drawn} drawn; {self.unchanged} "
+            f"unchanged and {self.duplicates} duplicate {dropped})"
         ]
         width = max([len(name) for name in self.ops] + [2])
         for name, counts in self.ops.items():
@@ -112,7 +123,9 @@ class AugmentationReport:
             "original": self.original,
             "requested": self.requested,
             "added": self.added,
+            "drawn": self.drawn,
             "unchanged": self.unchanged,
+            "duplicates": self.duplicates,
             "keep_unchanged": self.keep_unchanged,
             "ratio": self.ratio,
             "seed": self.seed,
@@ -123,21 +136,8 @@ class AugmentationReport:
         }
 
 
-def copies_per_sentence(count: int, ratio: float, seed: int) -> list[int]:
-    """How many augmented copies each of ``count`` sentences gets: ``round(ratio * count)`` in all.
-
-    Every sentence gets the whole part; the remainder goes to a seeded sample of sentences.
-    """
-    if ratio < 0 or not math.isfinite(ratio):
-        raise ValueError(f"ratio: expected a number >= 0, got {ratio!r}")
-    if count == 0:
-        return []
-    total = math.floor(ratio * count + 0.5)  # round half up (Python's round() rounds half to even)
-    whole, extra = divmod(total, count)
-    copies = [whole] * count
-    for index in random.Random(f"{seed}/extra-copies").sample(range(count), extra):
-        copies[index] += 1
-    return copies
+#: rounds beyond ``ceil(ratio)`` that give sources whose operations did not fire another chance
+EXTRA_ROUNDS = 2
 
 
 def augment_sentences(
@@ -148,65 +148,82 @@ def augment_sentences(
     keep_unchanged: bool = False,
     progress: bool = True,
 ) -> tuple[list[Sentence], AugmentationReport]:
-    """Make augmented copies of sentences (the inputs are not changed and not included in the result).
+    """Make ``round(ratio * len(sentences))`` augmented variants (see the module docstring).
 
-    Copies are ordered by copy round, then by source: with ratio 1.0 the copies of consecutive sentences are
-    consecutive too, so a column file of them keeps a sensible document context. Each copy shares its
-    source's document context in memory (Flair's ``copy_context_from_sentence``), as FLERT-style context
-    embeddings read neighbouring sentences.
+    The inputs are not changed and not part of the result. Variants are ordered by round, then by source, so
+    a column file of them keeps a sensible document context; each shares its source's document context in
+    memory (Flair's ``copy_context_from_sentence``), as FLERT-style context embeddings read neighbours.
 
     Args:
         sentences: the training sentences.
         augmenter: the operation(s); see :func:`~flair_modernbert.augmentation.build_augmenter`.
-        ratio: copies per sentence (see the module docs).
-        seed: the same seed gives the same copies.
-        keep_unchanged: keep copies identical to their source.
+        ratio: augmented sentences per training sentence.
+        seed: the same seed gives the same variants.
+        keep_unchanged: keep draws identical to their source or to an earlier variant.
         progress: show a tqdm progress bar.
 
     Returns:
         The added sentences and the report.
     """
+    if ratio < 0 or not math.isfinite(ratio):
+        raise ValueError(f"ratio: expected a number >= 0, got {ratio!r}")
     label_type = augmenter.label_type
-    copies = copies_per_sentence(len(sentences), ratio, seed)
-    report = AugmentationReport(
-        original=len(sentences), requested=sum(copies), keep_unchanged=keep_unchanged, ratio=ratio, seed=seed
-    )
-    if isinstance(augmenter, Compose):  # one row per step, in pipeline order, even if it never fired
-        report.ops = {step.label: OpCounts() for step in augmenter.steps}
-    else:
-        report.ops = {augmenter.label: OpCounts()}
-    added: list[Sentence] = []
-    rounds = max(copies, default=0)
-    with tqdm(total=report.requested, desc="augmenting", unit="sent", disable=not progress, leave=False) as bar:
-        for copy_index in range(rounds):
-            for index, sentence in enumerate(sentences):
-                if copies[index] <= copy_index:
+    count = len(sentences)
+    target = math.floor(ratio * count + 0.5)  # round half up (Python's round() rounds half to even)
+    cap = max(1, math.ceil(ratio))
+    report = AugmentationReport(original=count, requested=target, keep_unchanged=keep_unchanged, ratio=ratio, seed=seed)
+    steps = augmenter.steps if isinstance(augmenter, Compose) else [augmenter]
+    report.ops = {step.label: OpCounts() for step in steps}  # one row per step, in order, even if it never fired
+    order = list(range(count))
+    random.Random(f"{seed}/order").shuffle(order)
+    made = [0] * count
+    seen: list[set] = [set() for _ in range(count)]
+    found: list[tuple[int, int, Sentence, LabeledTokens, list[OpRecord]]] = []
+    with tqdm(total=target, desc="augmenting", unit="sent", disable=not progress, leave=False) as bar:
+        for draw in range(cap + EXTRA_ROUNDS):
+            for index in order:
+                if len(found) == target:
+                    break
+                if made[index] >= min(cap, draw + 1):
                     continue
-                bar.update(1)
-                item = LabeledTokens.from_sentence(sentence, label_type)
-                # a generator per copy: the result does not depend on which other copies were made
-                rng = random.Random(f"{seed}/{index}/{copy_index}")
-                result, records = augmenter.apply(item, rng)
-                if result.tokens == item.tokens and result.mentions == item.mentions:
+                item = LabeledTokens.from_sentence(sentences[index], label_type)
+                # a generator per draw: the result does not depend on the other draws
+                result, records = augmenter.apply(item, random.Random(f"{seed}/{index}/{draw}"))
+                report.drawn += 1
+                signature = (result.tokens, result.mentions)
+                if not keep_unchanged and signature == (item.tokens, item.mentions):
                     report.unchanged += 1
-                    if not keep_unchanged:
-                        continue
-                new = result.to_sentence(label_type)
-                new.copy_context_from_sentence(sentence)
-                new.is_document_boundary = sentence.is_document_boundary
-                added.append(new)
-                report.sources.append(index)
-                report.added_mentions.update(m.type for m in result.mentions)
-                for record in records:
-                    report.ops.setdefault(record.op, OpCounts()).add(record)
+                    continue
+                if not keep_unchanged and signature in seen[index]:
+                    report.duplicates += 1
+                    continue
+                seen[index].add(signature)
+                made[index] += 1
+                found.append((draw, index, sentences[index], result, records))
+                bar.update(1)
+    added = []
+    for _, index, source, result, records in sorted(found, key=lambda entry: entry[:2]):
+        new = result.to_sentence(label_type)
+        new.copy_context_from_sentence(source)
+        new.is_document_boundary = source.is_document_boundary
+        added.append(new)
+        report.sources.append(index)
+        report.added_mentions.update(m.type for m in result.mentions)
+        for record in records:
+            report.ops.setdefault(record.op, OpCounts()).add(record)
     report.added = len(added)
     logger.info("%s", report.summary())
+    if report.added < report.requested:
+        logger.warning(
+            "augmentation added %d of %d requested sentences: the operations change no other sentence (e.g. "
+            "they hold no mention of the chosen types)", report.added, report.requested,
+        )
     return added, report
 
 
 def augment_corpus(
     corpus: Corpus,
-    config: Union[AugmentationConfig, Augmenter, list, dict, str, Path],
+    config: Union[AugmentationConfig, Augmenter, list, dict],
     label_type: str = "ner",
     seed: Optional[int] = None,
     ratio: Optional[float] = None,
@@ -217,7 +234,8 @@ def augment_corpus(
 
     Args:
         corpus: a Flair corpus with span labels of ``label_type``.
-        config: a recipe (:class:`AugmentationConfig`, list or mapping form, or a YAML path) or a ready
+        config: an augmentation section (:class:`~flair_modernbert.config.AugmentationConfig`, or its list or
+            mapping form) or a ready
             :class:`Augmenter`. Mention banks for swap are built from ``corpus.train`` only.
         label_type: the span label type holding the entities.
         seed: the seed; when ``None``, the recipe's seed, else 0.
@@ -239,7 +257,7 @@ def augment_corpus(
                 f"augment_corpus: the augmenter uses label type {augmenter.label_type!r}, not {label_type!r}"
             )
     else:
-        recipe = resolve_augmentation(config)
+        recipe = augmentation_from(config)
         augmenter = build_augmenter(recipe, train_sentences=train, label_type=label_type)
     seed = seed if seed is not None else recipe.seed if recipe.seed is not None else 0
     ratio = ratio if ratio is not None else recipe.ratio

@@ -18,9 +18,10 @@ from typing import Mapping, Optional, Union
 from flair.data import Corpus
 from flair.datasets import ColumnCorpus, SentenceDataset
 
-from flair_modernbert.augmentation.config import AugmentationConfig, resolve_augmentation
 from flair_modernbert.augmentation.corpus import AugmentationReport, augment_corpus
-from flair_modernbert.augmentation.io import TAG_FORMATS, write_column_file
+from flair_modernbert.augmentation.io import write_column_file
+from flair_modernbert.config import AugmentationConfig, augmentation_from, load_augmentation
+from flair_modernbert.tags import TAG_FORMATS
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def augment_folder(
 
     Raises:
         ValueError: for a missing folder or training file, ``out_dir`` equal to ``in_dir``, a bad
-            ``columns`` map or ``tag_format``; AugmentationConfigError for an invalid recipe.
+            ``columns`` map or ``tag_format``; ConfigError for an invalid augmentation file.
     """
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     if tag_format not in TAG_FORMATS:
@@ -95,7 +96,7 @@ def augment_folder(
         raise ValueError(f"columns: needs a 'text' column and a {label_type!r} column, got {columns}")
     plain = columns == {0: "text", 1: label_type}
 
-    recipe = resolve_augmentation(config)
+    recipe = load_augmentation(config) if isinstance(config, (str, Path)) else augmentation_from(config)
     logger.info("reading %s", in_dir / train_file)
     train = _read_split(in_dir, train_file, columns)
     corpus = Corpus(train=SentenceDataset(train), dev=None, test=None, name=str(in_dir), sample_missing_splits=False)
@@ -123,6 +124,7 @@ def augment_folder(
             written[split] = f"{target} (rewritten as token/tag, {count} sentences)"
             logger.info("%s: rewritten with two columns to match the augmented train file", target)
     report.written = written
-    data = {"recipe": recipe.to_dict(), "recipe_source": recipe.source, "in_dir": str(in_dir), **report.to_dict()}
+    source = str(config) if isinstance(config, (str, Path)) else None
+    data = {"recipe": recipe.to_dict(), "recipe_source": source, "in_dir": str(in_dir), **report.to_dict()}
     (out_dir / REPORT_FILE).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return report

@@ -13,48 +13,11 @@ from typing import Iterable, Sequence, Union
 
 from flair.data import Sentence
 
-from flair_modernbert.augmentation.base import LabeledTokens, Mention
+from flair_modernbert.tags import TAG_FORMATS, sentence_tags
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TAG_FORMATS", "mentions_to_tags", "sentence_tags", "write_column_file"]
-
-TAG_FORMATS = ("BIO", "BIOES")
-
-
-def mentions_to_tags(length: int, mentions: Iterable[Mention], tag_format: str = "BIO") -> list[str]:
-    """Tags of ``length`` tokens with the given mentions, in ``BIO`` or ``BIOES``.
-
-    Raises:
-        ValueError: for an unknown ``tag_format``, a mention outside the tokens, overlapping mentions,
-            or a type that cannot be written in a column (empty, or holding whitespace).
-    """
-    if tag_format not in TAG_FORMATS:
-        raise ValueError(f"tag_format: expected one of {', '.join(TAG_FORMATS)}, got {tag_format!r}")
-    tags = ["O"] * length
-    for mention in mentions:
-        if not 0 <= mention.start < mention.end <= length:
-            raise ValueError(f"mention {mention} lies outside the {length} tokens")
-        if any(tag != "O" for tag in tags[mention.start : mention.end]):
-            raise ValueError(f"mention {mention} overlaps another mention")
-        if not mention.type or any(c.isspace() for c in mention.type):
-            raise ValueError(f"entity type {mention.type!r} cannot be written to a column file")
-        size = len(mention)
-        if tag_format == "BIOES" and size == 1:
-            tags[mention.start] = f"S-{mention.type}"
-            continue
-        tags[mention.start] = f"B-{mention.type}"
-        for index in range(mention.start + 1, mention.end):
-            tags[index] = f"I-{mention.type}"
-        if tag_format == "BIOES":
-            tags[mention.end - 1] = f"E-{mention.type}"
-    return tags
-
-
-def sentence_tags(sentence: Sentence, label_type: str = "ner", tag_format: str = "BIO") -> list[str]:
-    """The tags of a Flair sentence's span labels of ``label_type``, one per token."""
-    item = LabeledTokens.from_sentence(sentence, label_type)
-    return mentions_to_tags(len(item.tokens), item.mentions, tag_format)
+__all__ = ["write_column_file"]
 
 
 def write_column_file(

@@ -12,14 +12,11 @@ import random
 from typing import Iterable, Optional
 
 from flair_modernbert.augmentation.base import Augmenter, LabeledTokens, OpRecord, normalise_types
+from flair_modernbert.config.schema import LOWERCASE_SCOPES, PERSON_TYPES
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LowercaseNames", "PERSON_TYPES", "LOWERCASE_SCOPES"]
-
-#: Default entity types, matched case-insensitively: CoNLL's "PER", OntoNotes' "PERSON", WNUT-17's "person".
-PERSON_TYPES: tuple[str, ...] = ("PER", "PERSON")
-LOWERCASE_SCOPES = ("entities", "sentence")
+__all__ = ["LowercaseNames"]
 
 
 class LowercaseNames(Augmenter):

@@ -24,14 +24,11 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 import numpy as np
 
 from flair_modernbert.augmentation.base import Augmenter, LabeledTokens, OpRecord, normalise_types
+from flair_modernbert.config.schema import NOISE_ACTIONS, NOISE_TARGETS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CharNoise", "NOISE_ACTIONS", "NOISE_TARGETS", "seeded_global_random"]
-
-#: ``action`` -> nlpaug augmenter class in ``nlpaug.augmenter.char``.
-NOISE_ACTIONS: dict[str, str] = {"keyboard": "KeyboardAug", "ocr": "OcrAug", "random": "RandomCharAug"}
-NOISE_TARGETS = ("entities", "context", "both")
+__all__ = ["CharNoise", "seeded_global_random"]
 
 
 def _whole_token(text: str) -> list[str]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import torch
 
-POOLINGS = ("first", "last", "first_last", "mean")
+from flair_modernbert.encoder.options import POOLINGS
+
 
 
 def gather_word_embeddings(

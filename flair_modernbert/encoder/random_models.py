@@ -7,7 +7,7 @@ builds a ``ModernBertConfig`` of the requested shape with random weights and sav
 ``save_pretrained``, so the result loads exactly like ``answerdotai/ModernBERT-base`` does.
 
 The tokenizer copies what matters from ModernBERT's own: NFC normalisation, a ``ByteLevel`` pre-tokenizer
-with ``add_prefix_space=False`` (so the prefix-space handling of :mod:`flair_modernbert.tokenization` is
+with ``add_prefix_space=False`` (so the prefix-space handling of :mod:`flair_modernbert.encoder.tokenization` is
 exercised), ``[CLS] $A [SEP]`` post-processing, and a ``PreTrainedTokenizerFast`` wrapper with
 ``model_max_length=8192``.
 
@@ -17,6 +17,7 @@ equivalence, never for accuracy.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -189,13 +190,22 @@ def build_random_modernbert(
     output.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output)
     tokenizer.save_pretrained(output)
-    (output / "RANDOM_WEIGHTS.md").write_text(
-        f"Random-weight ModernBERT ({size}, seed {seed}) built by flair_modernbert.local_models. "
+    (output / MARKER_FILE).write_text(
+        f"Random-weight ModernBERT ({size}, seed {seed}) built by flair_modernbert.encoder.random_models. "
         "Not a trained model: for tests, smoke runs and speed measurements only.\n",
         encoding="utf-8",
     )
     logger.info("Built random ModernBERT %s (seed %d) in %s", size, seed, output)
     return output
+
+
+#: Written into every model folder :func:`build_random_modernbert` makes.
+MARKER_FILE = "RANDOM_WEIGHTS.md"
+
+
+def is_random_model(model: str) -> bool:
+    """Whether ``model`` names a random-weight model: ``random:<size>``, or a folder this module built."""
+    return model.startswith(RANDOM_PREFIX) or (Path(model) / MARKER_FILE).is_file()
 
 
 def cache_dir() -> Path:
@@ -239,3 +249,24 @@ def resolve_model_name(model: str, seed: int = 0) -> str:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return str(target)
+
+
+@functools.lru_cache(maxsize=32)
+def model_type_of(model: str) -> str:
+    """The ``model_type`` of a model id or directory (``modernbert`` for ``random:<size>``), read once per name.
+
+    Raises:
+        OSError: the config cannot be read; the message says which model and what to pass instead.
+    """
+    if model.startswith(RANDOM_PREFIX):
+        return "modernbert"
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(model).model_type
+    except OSError as error:
+        raise OSError(
+            f"Could not load the config of {model!r}: not a local directory with a config.json, and the "
+            f"Hugging Face hub could not provide it ({error}). Pass a local model directory, "
+            "'answerdotai/ModernBERT-base' with network access, or 'random:tiny' for a smoke run."
+        ) from error

@@ -4,66 +4,61 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Optional
 
 import yaml
 
-from flair_modernbert.local_models import RANDOM_PREFIX
-from flair_modernbert.recipes import Recipe
+from flair_modernbert.config import Recipe
+from flair_modernbert.encoder.random_models import is_random_model
+from flair_modernbert.evaluation import EvaluationResult
+from flair_modernbert.training.results import RunResults
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["render_model_card", "write_model_card"]
 
 
-def _scores_table(test: Mapping[str, Any], lowercased: Optional[Mapping[str, Any]]) -> str:
-    head = "| | precision | recall | F1 | support |"
-    if lowercased:
-        head += " lower-cased F1 |"
-    lines = [head, "|---" * (head.count("|") - 1) + "|"]
-    rows = [("micro avg", test["micro"], (lowercased or {}).get("micro")),
-            ("macro avg", test["macro"], (lowercased or {}).get("macro"))]
-    rows += [(name, values, (lowercased or {}).get("per_class", {}).get(name))
-             for name, values in sorted(test["per_class"].items())]
+def scores_table(test: EvaluationResult, lowercased: Optional[EvaluationResult]) -> str:
+    """Markdown table: micro, macro and each type with P/R/F1/support (and the lower-cased F1)."""
+    from tabulate import tabulate
+
+    rows = [("micro avg", test.micro, lowercased.micro if lowercased else None),
+            ("macro avg", test.macro, lowercased.macro if lowercased else None)]
+    rows += [(name, values, lowercased.per_class.get(name) if lowercased else None)
+             for name, values in sorted(test.per_class.items())]
+    headers = ["", "precision", "recall", "F1", "support"] + (["lower-cased F1"] if lowercased else [])
+    table = []
     for name, values, lower in rows:
-        line = (f"| {name} | {values['precision']:.4f} | {values['recall']:.4f} | {values['f1']:.4f} "
-                f"| {int(values['support'])} |")
+        row = [name, f"{values['precision']:.4f}", f"{values['recall']:.4f}", f"{values['f1']:.4f}",
+               str(int(values["support"]))]
         if lowercased:
-            line += f" {lower['f1']:.4f} |" if lower else " – |"
-        lines.append(line)
-    return "\n".join(lines)
+            row.append(f"{lower['f1']:.4f}" if lower else "–")
+        table.append(row)
+    return tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def render_model_card(recipe: Recipe, results: Mapping[str, Any]) -> str:
+def render_model_card(recipe: Recipe, results: RunResults) -> str:
     """Markdown model card: what the model is, how it was trained, its scores and how to load it.
 
     Args:
         recipe: the resolved recipe of the run.
-        results: the run's ``results.json`` content.
+        results: what the run measured.
     """
     from flair_modernbert import __version__
 
-    smoke = recipe.embeddings.model.startswith(RANDOM_PREFIX) or "/random-" in recipe.embeddings.model
-    test = results.get("test")
-    lowercased = results.get("test_lowercased")
-    epochs = results.get("epochs", recipe.training.max_epochs)
-    parts = [
-        f"# {recipe.tagger.head.upper()} NER tagger on `{recipe.embeddings.model}`",
-        "",
-    ]
-    if smoke:
+    epochs = results.epochs
+    augmented = f" (with {results.augmentation['added']} augmented)" if results.augmentation else ""
+    parts = [f"# {recipe.tagger.head.upper()} NER tagger on `{recipe.embeddings.model}`", ""]
+    if is_random_model(recipe.embeddings.model):
         parts += [
             "> **Smoke run.** The encoder has random weights (built locally): the scores below only show that the "
             "pipeline runs end to end and say nothing about the method.",
             "",
         ]
     parts += [
-        f"Trained with flair-modernbert {__version__} on `{results.get('corpus', '?')}` "
-        f"(label type `{recipe.corpus.label_type}`), seed {results.get('seed')}, "
-        f"{epochs} epoch{'' if epochs == 1 else 's'}, "
-        f"{results.get('train_sentences', '?')} training sentences"
-        + (f" (with {results['augmentation']['added']} augmented)" if results.get("augmentation") else "")
-        + ".",
+        f"Trained with flair-modernbert {__version__} on `{results.corpus}` (label type "
+        f"`{recipe.corpus.label_type}`), seed {results.seed}, {epochs} epoch{'' if epochs == 1 else 's'}, "
+        f"{results.train_sentences} training sentences{augmented}.",
         "",
         "## Use",
         "",
@@ -83,9 +78,9 @@ def render_model_card(recipe: Recipe, results: Mapping[str, Any]) -> str:
         "## Test results (seqeval, entity level, strict IOB2)",
         "",
     ]
-    if test:
-        parts += [_scores_table(test, lowercased), ""]
-        if lowercased:
+    if results.test:
+        parts += [scores_table(results.test, results.test_lowercased), ""]
+        if results.test_lowercased:
             parts += ["*lower-cased F1*: the same test set with every token lower-cased (case robustness).", ""]
     else:
         parts += ["The corpus has no test split.", ""]
@@ -103,7 +98,7 @@ def render_model_card(recipe: Recipe, results: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def write_model_card(path: Path, recipe: Recipe, results: Mapping[str, Any]) -> Path:
+def write_model_card(path: Path, recipe: Recipe, results: RunResults) -> Path:
     """Write :func:`render_model_card` to ``path``."""
     path = Path(path)
     path.write_text(render_model_card(recipe, results), encoding="utf-8")

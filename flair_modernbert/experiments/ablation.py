@@ -23,165 +23,86 @@ ablation continues where it stopped.
 The comparison (``ablation.md``, ``ablation.csv``, ``ablation.json``, ``ablation.png``) gives per variant the
 mean ± sample standard deviation over seeds of the test micro F1, the focus type's F1 and the micro F1 on the
 lower-cased test set, and for each the difference of the means to the baseline. A difference is marked
-**significant** when it exceeds twice the larger of the two standard deviations (a deliberately simple,
-conservative rule: seed noise of fine-tuned NER models is easily 0.5-1 F1 point); Welch's t-test p-value is
-given next to it when both sides have at least two seeds.
+**significant** (``*``) when it exceeds twice the larger of the two standard deviations, is at least
+:data:`MIN_EFFECT` (half an F1 point) and Welch's t-test gives p < 0.05 -- a deliberately conservative rule:
+seed noise of fine-tuned NER models is easily 0.5-1 F1 point. Both sides need at least two seeds.
 """
 
 from __future__ import annotations
 
-import copy
 import csv
 import json
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
-import yaml
-
-from flair_modernbert.recipes import RecipeError, load_recipe, resolve_path
-from flair_modernbert.training import RunResult, mean_std, train_run
+from flair_modernbert.config import AblationDefinition, Recipe, Variant, load_ablation, variant_recipe
+from flair_modernbert.training.results import RunResult, RunResults, mean_std
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "AblationError",
-    "Variant",
-    "AblationDefinition",
+    "RunSpec",
     "MetricSummary",
     "VariantSummary",
     "AblationResult",
-    "load_ablation",
+    "plan_runs",
+    "run_one",
+    "summarize",
     "run_ablation",
     "read_ablation_csv",
 ]
 
-_KEYS = ("recipe", "set", "seeds", "baseline", "focus_type", "output_dir", "variants")
-_VARIANT_KEYS = ("name", "augmentation", "set")
 #: (metric key, column title)
 METRICS = (("micro_f1", "test micro F1"), ("focus_f1", "{focus} F1"), ("lowercased_micro_f1", "lower-cased test micro F1"))
-
-
-class AblationError(ValueError):
-    """An ablation definition is invalid; the message names the file and the key."""
-
-
-@dataclass
-class Variant:
-    """One variant: the base recipe with its own augmentation and overrides."""
-
-    name: str
-    augmentation: Optional[Union[list, dict]] = None
-    overrides: list[str] = field(default_factory=list)
+#: a difference of the means smaller than this (half an F1 point) is never marked: below seed noise of NER runs
+MIN_EFFECT = 0.005
 
 
 @dataclass
-class AblationDefinition:
-    """A parsed ablation file (see the module docstring)."""
+class RunSpec:
+    """One run of an ablation: a variant's recipe with one seed, and where it writes."""
 
-    source: Path
-    recipe: Path
-    seeds: list[int]
-    variants: list[Variant]
-    baseline: str
-    overrides: list[str] = field(default_factory=list)
-    focus_type: Optional[str] = None
-    output_dir: Optional[Path] = None
+    variant: str
+    seed: int
+    recipe: Recipe
+    run_dir: Path
+    tensorboard_dir: Path
 
-
-def _strings(value: Any, key: str, source: Path) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise AblationError(f"{source}: {key}: expected a list of KEY=VALUE strings, got {value!r}")
-    return value
+    @property
+    def results_file(self) -> Path:
+        return self.run_dir / "results.json"
 
 
-def load_ablation(path: Union[str, Path]) -> AblationDefinition:
-    """Read and check an ablation definition; every variant's recipe is validated before anything trains.
-
-    Raises:
-        FileNotFoundError: the file or its base recipe is missing.
-        AblationError: an unknown or malformed key, a duplicate variant, an unknown baseline, or a variant
-            whose recipe does not validate (the recipe error is included).
-    """
-    source = Path(path)
-    if not source.is_file():
-        raise FileNotFoundError(f"ablation definition {source} does not exist")
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise AblationError(f"{source}: not valid YAML: {error}") from None
-    if not isinstance(data, dict):
-        raise AblationError(f"{source}: expected a mapping with the keys {', '.join(_KEYS)}")
-    for key in data:
-        if key not in _KEYS:
-            raise AblationError(f"{source}: unknown key {key!r}; valid keys: {', '.join(_KEYS)}")
-    if "recipe" not in data or not isinstance(data["recipe"], str):
-        raise AblationError(f"{source}: recipe: the base recipe file is required (a path relative to this file)")
-    recipe = resolve_path(data["recipe"], source.resolve().parent)
-    if not recipe.is_file():
-        raise FileNotFoundError(f"{source}: recipe: {recipe} does not exist")
-    seeds = data.get("seeds", [42])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise AblationError(f"{source}: seeds: expected a non-empty list of integers, got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise AblationError(f"{source}: seeds: {seeds} repeats a seed")
-    raw_variants = data.get("variants")
-    if not isinstance(raw_variants, list) or not raw_variants:
-        raise AblationError(f"{source}: variants: expected a non-empty list of {{name, augmentation, set}}")
-    variants = []
-    for index, raw in enumerate(raw_variants):
-        where = f"variants[{index}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"].strip():
-            raise AblationError(f"{source}: {where}: expected a mapping with a 'name'")
-        for key in raw:
-            if key not in _VARIANT_KEYS:
-                raise AblationError(f"{source}: {where}: unknown key {key!r}; valid keys: {', '.join(_VARIANT_KEYS)}")
-        if "/" in raw["name"] or raw["name"] in (".", ".."):
-            raise AblationError(f"{source}: {where}.name: {raw['name']!r} is used as a folder name; avoid '/'")
-        variants.append(Variant(raw["name"], copy.deepcopy(raw.get("augmentation")), _strings(raw.get("set"), f"{where}.set", source)))
-    names = [v.name for v in variants]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise AblationError(f"{source}: variants: the names {', '.join(duplicates)} repeat")
-    baseline = data.get("baseline", names[0])
-    if baseline not in names:
-        raise AblationError(f"{source}: baseline: {baseline!r} is not a variant; variants: {', '.join(names)}")
-    output_dir = data.get("output_dir")
-    definition = AblationDefinition(
-        source=source,
-        recipe=recipe,
-        seeds=list(seeds),
-        variants=variants,
-        baseline=baseline,
-        overrides=_strings(data.get("set"), "set", source),
-        focus_type=data.get("focus_type"),
-        output_dir=resolve_path(output_dir, source.resolve().parent) if output_dir else None,
-    )
-    for variant in variants:
-        variant_recipe(definition, variant)  # fail now, not after hours of training
-    return definition
+def output_dir_of(definition: AblationDefinition, output_dir: Optional[Union[str, Path]] = None) -> Path:
+    """``output_dir`` if given, else the definition's, else ``runs/ablation-<file name>``."""
+    if output_dir is not None:
+        return Path(output_dir).resolve()
+    if definition.output_dir is not None:
+        return Path(definition.output_dir)
+    return (Path("runs") / f"ablation-{Path(str(definition.source)).stem}").resolve()
 
 
-def variant_recipe(definition: AblationDefinition, variant: Variant):
-    """The validated recipe of one variant: base recipe + common overrides + the variant's."""
-    overrides = list(definition.overrides) + list(variant.overrides)
-    try:
-        recipe = load_recipe(definition.recipe, overrides)
-        if variant.augmentation is not None:
-            from flair_modernbert.augmentation.config import parse_augmentation
+def plan_runs(definition: AblationDefinition, out: Path) -> list[RunSpec]:
+    """Every variant x seed, in order: ``out/<variant>/seed-<N>``, TensorBoard in ``out/tensorboard/<variant>/seed-<N>``."""
+    specs = []
+    for variant in definition.variants:
+        recipe = variant_recipe(definition, variant)
+        for seed in definition.seeds:
+            specs.append(RunSpec(variant.name, seed, recipe, out / variant.name / f"seed-{seed}",
+                                 out / "tensorboard" / variant.name / f"seed-{seed}"))
+    return specs
 
-            parse_augmentation(variant.augmentation, source=f"{definition.source}: variant {variant.name}",
-                               base_dir=definition.source.resolve().parent)
-            recipe.augmentation = copy.deepcopy(variant.augmentation)
-    except (RecipeError, ValueError) as error:
-        raise AblationError(f"{definition.source}: variant {variant.name!r}: {error}") from error
-    return recipe
+
+def run_one(spec: RunSpec, progress: bool = True) -> RunResult:
+    """Train one run of an ablation (its own lines go to its training.log)."""
+    from flair_modernbert.training import train_run
+
+    # a folder without results.json is an interrupted run: it starts again
+    return train_run(spec.recipe, spec.run_dir, spec.seed, tensorboard_dir=spec.tensorboard_dir, progress=progress,
+                     hparams={"variant": spec.variant}, overwrite=True)
 
 
 # ------------------------------------------------------------------------------------------------ results
@@ -234,22 +155,23 @@ class AblationResult:
 
     def markdown(self) -> str:
         """``ablation.md``: mean ± std per variant and the difference to the baseline."""
+        from tabulate import tabulate
+
         titles = self.titles()
         header = ["variant", "seeds"] + [t for _, t in titles] + [f"Δ {t}" for _, t in titles]
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        rows = []
         for variant in self.variants:
             cells = [variant.name, str(len(variant.seeds))]
             cells += [variant.metrics[key].cell() for key, _ in titles]
             cells += ["baseline" if variant.name == self.baseline else variant.metrics[key].delta_cell()
                       for key, _ in titles]
-            lines.append("| " + " | ".join(cells) + " |")
-        lines += [
-            "",
+            rows.append(cells)
+        note = (
             f"Mean ± sample standard deviation over seeds; Δ = difference of the means to `{self.baseline}`. "
-            "`*` marks a difference larger than twice the larger of the two standard deviations (beyond seed "
-            "noise); p is Welch's t-test.",
-        ]
-        return "\n".join(lines)
+            "`*` marks a difference beyond seed noise: larger than twice the larger of the two standard "
+            f"deviations, at least {MIN_EFFECT} F1, and Welch's t-test p < 0.05 (p is shown)."
+        )
+        return tabulate(rows, headers=header, tablefmt="github", disable_numparse=True) + "\n\n" + note
 
     def rows(self) -> list[dict[str, Any]]:
         """One flat row per variant (what ``ablation.csv`` holds)."""
@@ -298,11 +220,15 @@ class AblationResult:
         for index, (key, title) in enumerate(titles):
             means = [_zero(v.metrics[key].mean) for v in self.variants]
             stds = [_zero(v.metrics[key].std) for v in self.variants]
+            # F1 lies in [0, 1]: the bars show mean ± std clipped to it
+            below = [min(std, mean) for mean, std in zip(means, stds)]
+            above = [min(std, 1.0 - mean) for mean, std in zip(means, stds)]
             positions = [i + (index - (len(titles) - 1) / 2) * width for i in range(len(self.variants))]
-            axes.bar(positions, means, width, yerr=stds, capsize=3, label=title)
+            axes.bar(positions, means, width, yerr=[below, above], capsize=3, label=title)
         axes.set_xticks(range(len(self.variants)))
         axes.set_xticklabels([v.name for v in self.variants], rotation=20, ha="right")
         axes.set_ylabel("F1 (mean ± std over seeds)")
+        axes.set_ylim(bottom=0.0)
         axes.set_title(f"Ablation vs {self.baseline}")
         axes.legend(fontsize="small")
         figure.tight_layout()
@@ -327,7 +253,7 @@ def read_ablation_csv(path: Union[str, Path]) -> list[dict[str, str]]:
 def _focus_type(runs: Sequence[RunResult], wanted: Optional[str]) -> str:
     if wanted:
         return wanted
-    types = sorted({t for run in runs for t in (run.results.get("test") or {}).get("per_class", {})})
+    types = sorted({t for run in runs if run.results for t in run.results.types()})
     for candidate in ("PER", "PERSON"):
         for name in types:
             if name.upper() == candidate:
@@ -362,8 +288,12 @@ def summarize(
                 continue
             metric.delta = metric.mean - reference.mean
             if len(metric.values) > 1 and len(reference.values) > 1:
-                metric.significant = abs(metric.delta) > 2 * max(metric.std, reference.std)
                 metric.p_value = _welch(metric.values, reference.values)
+                metric.significant = (
+                    abs(metric.delta) > 2 * max(metric.std, reference.std)
+                    and abs(metric.delta) >= MIN_EFFECT
+                    and (metric.p_value is None or metric.p_value < 0.05)
+                )
     return AblationResult(output_dir, baseline, focus, list(summaries.values()))
 
 
@@ -385,10 +315,10 @@ def run_ablation(
     announce: Optional[Callable[[str], None]] = None,
     progress: bool = True,
 ) -> AblationResult:
-    """Train every variant x seed (skipping runs already finished) and write the comparison files.
+    """Train every variant x seed (reusing runs already finished) and write the comparison files.
 
     Args:
-        definition: an ablation file or a loaded :class:`AblationDefinition`.
+        definition: an ablation file or a loaded :class:`~flair_modernbert.config.AblationDefinition`.
         output_dir: overrides the definition's ``output_dir``.
         announce: receives progress lines; the first says where the TensorBoard logs go.
         progress: show progress bars.
@@ -399,35 +329,26 @@ def run_ablation(
     announce = announce or (lambda line: logger.info("%s", line))
     if not isinstance(definition, AblationDefinition):
         definition = load_ablation(definition)
-    out = Path(output_dir) if output_dir else definition.output_dir or Path("runs") / f"ablation-{definition.source.stem}"
-    out = out.resolve()
+    out = output_dir_of(definition, output_dir)
     tensorboard = out / "tensorboard"
     announce(f"TensorBoard logs: {tensorboard}  (one run per variant and seed; tensorboard --logdir {tensorboard})")
-    total = len(definition.variants) * len(definition.seeds)
-    runs: dict[str, list[RunResult]] = {}
-    done = 0
-    for variant in definition.variants:
-        recipe = variant_recipe(definition, variant)
-        runs[variant.name] = []
-        for seed in definition.seeds:
-            done += 1
-            run_dir = out / variant.name / f"seed-{seed}"
-            results_file = run_dir / "results.json"
-            if results_file.is_file():
-                announce(f"[{done}/{total}] {variant.name}, seed {seed}: finished earlier, reusing {results_file}")
-                results = json.loads(results_file.read_text(encoding="utf-8"))
-                runs[variant.name].append(RunResult(run_dir, seed, results))
-                continue
-            announce(f"[{done}/{total}] {variant.name}, seed {seed}")
-            # the run's own lines go to the log; the console gets one line per run
-            run = train_run(recipe, run_dir, seed, tensorboard_dir=tensorboard / variant.name / f"seed-{seed}",
-                            progress=progress)
-            announce(
-                f"    test micro F1 {run.results.get('micro_f1', float('nan')):.4f}, lower-cased "
-                f"{run.results.get('lowercased_micro_f1', float('nan')):.4f}"
-            )
-            runs[variant.name].append(run)
-    result = summarize(runs, definition.baseline, out, definition.focus_type)
+    specs = plan_runs(definition, out)
+    runs: dict[str, list[RunResult]] = {variant.name: [] for variant in definition.variants}
+    for done, spec in enumerate(specs, start=1):
+        where = f"[{done}/{len(specs)}] {spec.variant}, seed {spec.seed}"
+        if spec.results_file.is_file():
+            announce(f"{where}: finished earlier, reusing {spec.results_file}")
+            runs[spec.variant].append(RunResult(spec.run_dir, spec.seed, RunResults.read(spec.results_file)))
+            continue
+        announce(where)
+        run = run_one(spec, progress=progress)
+        announce(f"    test micro F1 {_shown(run.metric('micro_f1'))}, lower-cased {_shown(run.metric('lowercased_micro_f1'))}")
+        runs[spec.variant].append(run)
+    result = summarize(runs, str(definition.baseline), out, definition.focus_type)
     paths = result.write()
     announce(f"comparison written to {paths['md']}, {paths['csv']} and {paths['png']}")
     return result
+
+
+def _shown(value: Optional[float]) -> str:
+    return "–" if value is None else f"{value:.4f}"

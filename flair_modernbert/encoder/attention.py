@@ -28,9 +28,10 @@ from typing import Optional, Sequence
 import torch
 import torch.nn.functional as F
 
+from flair_modernbert.encoder.options import BACKENDS
+
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "flash_attn", "torch_varlen", "sdpa")
 
 # sequences up to this length get one banded mask; longer ones are processed block by block
 _DENSE_BAND_MAX = 1024
@@ -51,6 +52,12 @@ def torch_varlen_available() -> bool:
     return True
 
 
+def check_backend_name(requested: str) -> None:
+    """Raise a ``ValueError`` naming the choices when ``requested`` is not one of :data:`BACKENDS`."""
+    if requested not in BACKENDS:
+        raise ValueError(f"attention_backend={requested!r} is unknown; choose one of {', '.join(BACKENDS)}.")
+
+
 def resolve_backend(requested: str, device: torch.device, dropout_p: float = 0.0) -> str:
     """Turn an ``attention_backend`` setting into the backend that will run.
 
@@ -63,8 +70,7 @@ def resolve_backend(requested: str, device: torch.device, dropout_p: float = 0.0
         ValueError: for an unknown name, or a backend that cannot run here (the message says why and
             what to use instead).
     """
-    if requested not in BACKENDS:
-        raise ValueError(f"attention_backend={requested!r} is unknown; choose one of {', '.join(BACKENDS)}.")
+    check_backend_name(requested)
     on_cuda = device.type == "cuda"
     if requested == "auto":
         if on_cuda and flash_attn_available():

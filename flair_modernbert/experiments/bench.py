@@ -6,12 +6,11 @@ alternately by the two (the order flips every batch, so drift in machine load hi
 the word embeddings, train mode, ``fine_tune=True``). Peak memory is measured in a separate pass: CUDA's
 allocator peak on GPU, the peak of live tensor memory seen by the PyTorch profiler on CPU.
 
-Run ``flair-modernbert bench --help`` or ``python -m flair_modernbert.bench --help``.
+Run ``flair-modernbert bench --help`` for the options.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -19,7 +18,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 import torch
 
@@ -89,22 +88,27 @@ class BenchReport:
         }
 
 
-def read_sentences(path: Path, limit: Optional[int] = None) -> list[list[str]]:
-    """Token lists of a column file (first column), sentences separated by blank lines."""
+def read_sentences(paths: Union[Path, Sequence[Path]], limit: Optional[int] = None) -> list[list[str]]:
+    """Token lists of column files (first column), sentences separated by blank lines."""
     from flair.datasets import ColumnDataset
 
-    dataset = ColumnDataset(path, {0: "text"}, in_memory=True)
-    sentences = [[t.text for t in dataset[i]] for i in range(len(dataset))]
+    sentences = []
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        dataset = ColumnDataset(Path(path), {0: "text"}, in_memory=True)
+        sentences += [[t.text for t in dataset[i]] for i in range(len(dataset))]
     return sentences[:limit] if limit else sentences
 
 
-def _batches(sentences: list[list[str]], batch_size: int, count: int, seed: int) -> list[list[list[str]]]:
+def _batches(sentences: list[list[str]], batch_size: int, count: int, seed: int, source: str) -> list[list[list[str]]]:
     rng = random.Random(seed)
     pool = list(sentences)
     rng.shuffle(pool)
     batches = [pool[i : i + batch_size] for i in range(0, len(pool) - batch_size + 1, batch_size)]
     if len(batches) < count:
-        raise ValueError(f"need {count} batches of {batch_size} but the data has {len(pool)} sentences")
+        raise ValueError(
+            f"--batches/--warmup/--batch-size: {count} batches of {batch_size} sentences need {count * batch_size} "
+            f"sentences, but {source} has {len(pool)}; lower them or pass a larger --data file"
+        )
     return batches[:count]
 
 
@@ -174,7 +178,7 @@ def _count_subtokens(tokenizer, batches) -> tuple[int, int]:
 
 
 def run_benchmark(
-    data: Path,
+    data: Union[Path, Sequence[Path]],
     model: Optional[str] = None,
     size: str = "base",
     batch_size: int = 32,
@@ -191,7 +195,7 @@ def run_benchmark(
     """Embed the same batches with stock Flair and ``ModernBertEmbeddings``; time and measure both.
 
     Args:
-        data: a column file whose first column holds the tokens.
+        data: column files whose first column holds the tokens.
         model: a ModernBERT directory or id; None builds ``random:<size>``.
         size: shape of the random model when ``model`` is None (``base`` = ModernBERT-base).
         batch_size: sentences per batch.
@@ -212,10 +216,13 @@ def run_benchmark(
     from flair.embeddings import TransformerWordEmbeddings
     from tqdm import tqdm
 
-    from flair_modernbert.embeddings import ModernBertEmbeddings
-    from flair_modernbert.local_models import resolve_model_name
-    from flair_modernbert.tokenization import ensure_prefix_space
+    from flair_modernbert.encoder.embeddings import ModernBertEmbeddings
+    from flair_modernbert.encoder.random_models import resolve_model_name
+    from flair_modernbert.encoder.tokenization import ensure_prefix_space
 
+    # the data first: a mistake there shows before minutes of model building
+    paths = [Path(data)] if isinstance(data, (str, Path)) else [Path(p) for p in data]
+    all_batches = _batches(read_sentences(paths), batch_size, warmup + batches, seed, ", ".join(map(str, paths)))
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     flair.device = target
     model_path = resolve_model_name(model or f"random:{size}")
@@ -227,13 +234,12 @@ def run_benchmark(
     stock.to(target)
     variants = {"stock": stock, "unpadded": ours}
 
-    all_batches = _batches(read_sentences(data), batch_size, warmup + batches, seed)
     timed = all_batches[warmup:]
     real, padded = _count_subtokens(ours.tokenizer, timed)
     config = ours.model.config
     report = BenchReport(
         setup={
-            "data": str(data),
+            "data": ", ".join(str(p) for p in paths),
             "model": model or f"random:{size}",
             "hidden_size": config.hidden_size,
             "num_hidden_layers": config.num_hidden_layers,
@@ -324,33 +330,15 @@ def render_markdown(report: BenchReport, command: str) -> str:
     return "\n".join(lines)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The benchmark's command-line options (shared by ``flair-modernbert bench``)."""
-    parser.add_argument("--data", type=Path, default=None, help="column file (tokens in column 0); default: the shipped WNUT-17 sample test split")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--model", default=None, help="ModernBERT directory or Hugging Face id")
-    group.add_argument("--size", default="base", choices=["tiny", "small", "base", "large"], help="random-weight model shape (default: base)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--batches", type=int, default=6, help="timed batches per variant and mode")
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--mode", choices=["inference", "train", "both"], default="both")
-    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    parser.add_argument("--pooling", default="first", choices=["first", "last", "first_last", "mean"])
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
-
-
-def run_from_args(args: argparse.Namespace, command: str = "flair-modernbert bench") -> BenchReport:
-    """Run the benchmark from parsed arguments and print the Markdown report."""
-    from flair_modernbert.local_models import sample_corpus_dir
+def run_benchmark_command(args: Any, command: str, announce: Callable[[str], None]) -> BenchReport:
+    """Run the benchmark from the ``bench`` command's options and announce the Markdown report."""
+    from flair_modernbert.encoder.random_models import sample_corpus_dir
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    files = [args.data] if args.data else sorted(sample_corpus_dir().glob("*.conll"))
     report = run_benchmark(
-        data=args.data or sample_corpus_dir() / "test.conll",
+        data=files,
         model=args.model,
         size=args.size,
         batch_size=args.batch_size,
@@ -362,23 +350,9 @@ def run_from_args(args: argparse.Namespace, command: str = "flair-modernbert ben
         subtoken_pooling=args.pooling,
         measure_memory=not args.no_memory,
         seed=args.seed,
+        progress=not args.no_progress,
     )
-    print(render_markdown(report, command))  # noqa: T201 - the benchmark's output is the table
+    announce(render_markdown(report, command))
     if args.json:
         args.json.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
     return report
-
-
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    """``python -m flair_modernbert.bench``."""
-    import sys
-
-    parser = argparse.ArgumentParser(prog="python -m flair_modernbert.bench", description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    run_from_args(args, command="python -m flair_modernbert.bench " + " ".join(sys.argv[1:] if argv is None else argv))
-
-
-if __name__ == "__main__":
-    main()

@@ -3,9 +3,9 @@
 A drop-in subclass of Flair's ``TransformerWordEmbeddings``. Flair still gathers the words (and their
 document context), tokenizes them and computes word ids; then, instead of running the transformer on a
 padded ``(batch, longest)`` tensor, the subword sequences are packed into one stream
-(:mod:`flair_modernbert.packing`), the HF model's own modules run over it with variable-length attention
-(:mod:`flair_modernbert.unpadded`, :mod:`flair_modernbert.attention`), and word embeddings are gathered
-straight from the stream (:mod:`flair_modernbert.pooling`). No pad token ever reaches a matmul.
+(:mod:`flair_modernbert.encoder.packing`), the HF model's own modules run over it with variable-length attention
+(:mod:`flair_modernbert.encoder.unpadded`, :mod:`flair_modernbert.encoder.attention`), and word embeddings are gathered
+straight from the stream (:mod:`flair_modernbert.encoder.pooling`). No pad token ever reaches a matmul.
 
 For the same tokenization, layers and pooling, the word embeddings equal stock Flair's on the same model
 (fp32, max abs difference ~1e-6), and so do the gradients in ``fine_tune`` mode.
@@ -22,32 +22,19 @@ from flair.data import Sentence, Token
 from flair.embeddings import TransformerWordEmbeddings
 from flair.embeddings.base import register_embeddings
 from flair.embeddings.transformer import combine_strided_tensors
-from transformers import AutoConfig, PretrainedConfig
+from transformers import PretrainedConfig
 from transformers.tokenization_utils_base import LARGE_INTEGER
 
-from flair_modernbert.attention import BACKENDS, resolve_backend
-from flair_modernbert.local_models import resolve_model_name
-from flair_modernbert.packing import pack_padded
-from flair_modernbert.pooling import gather_word_embeddings
-from flair_modernbert.tokenization import ensure_prefix_space
-from flair_modernbert.unpadded import base_modernbert, encode_packed
+from flair_modernbert.encoder.attention import check_backend_name, resolve_backend
+from flair_modernbert.encoder.random_models import model_type_of, resolve_model_name
+from flair_modernbert.encoder.packing import pack_padded
+from flair_modernbert.encoder.pooling import gather_word_embeddings
+from flair_modernbert.encoder.tokenization import ensure_prefix_space
+from flair_modernbert.encoder.unpadded import base_modernbert, encode_packed
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "answerdotai/ModernBERT-base"
-
-
-def _model_type(model: str, saved_config: Optional[PretrainedConfig], config_kwargs: dict[str, Any]) -> str:
-    if saved_config is not None:
-        return getattr(saved_config, "model_type", "")
-    try:
-        return AutoConfig.from_pretrained(model, **config_kwargs).model_type
-    except OSError as error:
-        raise OSError(
-            f"Could not load the config of {model!r}: not a local directory with a config.json, and the "
-            f"Hugging Face hub could not provide it ({error}). Pass a local ModernBERT directory, "
-            "'answerdotai/ModernBERT-base' with network access, or 'random:tiny' for a smoke run."
-        ) from error
 
 
 @register_embeddings
@@ -58,7 +45,7 @@ class ModernBertEmbeddings(TransformerWordEmbeddings):
         model: a ModernBERT model id (``answerdotai/ModernBERT-base``), a local directory, or
             ``random:tiny|small|base|large`` for a locally built random-weight model (smoke runs only).
         attention_backend: ``auto`` (default), ``flash_attn``, ``torch_varlen`` or ``sdpa``
-            (see :mod:`flair_modernbert.attention`).
+            (see :mod:`flair_modernbert.encoder.attention`).
         final_norm: apply ModernBERT's final LayerNorm to the last layer (transformers'
             ``last_hidden_state``). Off by default, so layer ``-1`` means what it means in stock Flair:
             the last layer's output before that norm.
@@ -73,7 +60,7 @@ class ModernBertEmbeddings(TransformerWordEmbeddings):
 
     Tokenization: the tokenizer is switched to ``add_prefix_space=True``, so each word's subtokens are the
     subtokens it gets in running text after a space (``tokenizer.tokenize(" " + word)``), for the first
-    word of a sentence as for any other, with capitalisation kept (see :mod:`flair_modernbert.tokenization`).
+    word of a sentence as for any other, with capitalisation kept (see :mod:`flair_modernbert.encoder.tokenization`).
 
     Raises:
         ValueError: when ``model`` is not a ModernBERT model (use ``TransformerWordEmbeddings`` for
@@ -93,10 +80,7 @@ class ModernBertEmbeddings(TransformerWordEmbeddings):
         transformers_config_kwargs: Optional[dict[str, Any]] = None,
         **kwargs: Any,
     ) -> None:
-        if attention_backend not in BACKENDS:
-            raise ValueError(
-                f"attention_backend={attention_backend!r} is unknown; choose one of {', '.join(BACKENDS)}."
-            )
+        check_backend_name(attention_backend)
         if is_document_embedding:
             raise ValueError(
                 "ModernBertEmbeddings are word embeddings for tagging; for document embeddings use "
@@ -104,7 +88,7 @@ class ModernBertEmbeddings(TransformerWordEmbeddings):
             )
         model = resolve_model_name(model)
         config_kwargs = dict(transformers_config_kwargs or {})
-        model_type = _model_type(model, saved_config, config_kwargs)
+        model_type = getattr(saved_config, "model_type", "") if saved_config is not None else model_type_of(model)
         if model_type != "modernbert":
             raise ValueError(
                 f"ModernBertEmbeddings needs a ModernBERT model, but {model!r} is a {model_type or 'unknown'!r} "

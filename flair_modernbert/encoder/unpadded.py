@@ -3,7 +3,7 @@
 Nothing is re-implemented and no weight is copied: the model's own modules (``embeddings``, each layer's
 ``attn_norm``, ``attn.Wqkv``, ``attn.rotary_emb``, ``attn.Wo``, ``mlp_norm``, ``mlp`` and ``final_norm``)
 are called on a ``(total_tokens, hidden)`` stream. Only the attention core differs from transformers'
-padded path: it runs through :func:`flair_modernbert.attention.varlen_attention`, within each sequence,
+padded path: it runs through :func:`flair_modernbert.encoder.attention.varlen_attention`, within each sequence,
 with the layer's own window (``attn.local_attention``: ``(-1, -1)`` on global layers, ``(w/2, w/2)`` on
 local ones) and rotary positions that restart at 0 for every sequence.
 
@@ -23,8 +23,8 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 from transformers.models.modernbert import modeling_modernbert as hf
 
-from flair_modernbert.attention import varlen_attention
-from flair_modernbert.packing import PackedBatch
+from flair_modernbert.encoder.attention import varlen_attention
+from flair_modernbert.encoder.packing import PackedBatch
 
 logger = logging.getLogger(__name__)
 

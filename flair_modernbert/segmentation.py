@@ -1,0 +1,88 @@
+"""The one rule that splits raw text into sentences and words, with character offsets into the text.
+
+``predict``, ``redact`` and the exported JavaScript module (``flair_modernbert/export/js``) implement the same
+rule, so a span found in the browser has the offsets Python reports. The rule is a handful of regular
+expressions over Unicode properties, written identically in Python (``regex``) and JavaScript (``/u``):
+
+- **Separators** belong to no word: white space (``\\t \\n \\v \\f \\r``, U+0085, U+00A0, U+1680, U+2000–U+200A,
+  U+2028, U+2029, U+202F, U+205F, U+3000), control characters (``\\p{Cc}``), invisible format characters
+  (``\\p{Cf}``: zero-width space and joiners, BOM, direction marks) and variation selectors that follow no
+  character (U+FE00–U+FE0F, U+E0100–U+E01EF; after a character they belong to it, as combining marks do). A
+  name after twelve zero-width spaces, or after emoji with U+FE0F, starts at its first letter.
+- **Words**: an optional ``@``/``#`` (handles, hashtags), then letters, digits and combining marks
+  (``[\\p{L}\\p{N}\\p{M}]+``), with inner ``'``, ``’``, ``-``, ``_``, ``.`` or ``@`` joining such runs
+  (``O'Neil``, ``Jean-Luc``, ``e.g``, ``jane.doe@mail``); or a URL (``http://``, ``https://``, ``www.`` up to the
+  next separator, without trailing punctuation).
+- Any other character (punctuation, symbols, emoji) is a word of its own, with the combining marks after it.
+- **Sentences** end after a word made only of ``.``, ``!``, ``?``, ``…``, ``。``, ``！`` or ``？``, and at a line
+  break (``\\n``, ``\\r``, ``\\v``, ``\\f``, U+0085, U+2028, U+2029) between two words.
+
+Offsets count Unicode code points (Python string indices); ``text[start:end]`` is the word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import regex
+
+__all__ = ["Word", "SEPARATOR", "WORD", "SENTENCE_END", "LINE_BREAK", "words", "sentences"]
+
+#: Characters that belong to no word (the class body, shared verbatim with the JavaScript port).
+SEPARATOR = (
+    r"\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+    r"\p{Cc}\p{Cf}\uFE00-\uFE0F\U000E0100-\U000E01EF"
+)
+_CORE = r"[\p{L}\p{N}\p{M}]"
+#: One word (see the module docstring); tried in this order.
+WORD = (
+    r"(?:https?://|www\.)[^" + SEPARATOR + r"]*[^" + SEPARATOR + r".,;:!?'\")\]}>]"
+    r"|[@#]?" + _CORE + r"+(?:['’\-_.@]" + _CORE + r"+)*"
+    r"|[^" + SEPARATOR + r"]\p{M}*"
+)
+#: A word that ends a sentence.
+SENTENCE_END = r"^[.!?…。！？]+$"
+#: A line break between two words ends a sentence.
+LINE_BREAK = r"[\n\x0B\f\r\x85\u2028\u2029]"
+
+_WORD = regex.compile(WORD)
+_END = regex.compile(SENTENCE_END)
+_BREAK = regex.compile(LINE_BREAK)
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word of a text: ``text[start:end]``."""
+
+    text: str
+    start: int
+    end: int
+
+
+def words(text: str) -> list[Word]:
+    """The words of ``text`` in order (see the module docstring)."""
+    return [Word(match.group(), match.start(), match.end()) for match in _WORD.finditer(text)]
+
+
+def sentences(text: str) -> list[list[Word]]:
+    """The sentences of ``text``, each a non-empty list of words."""
+    result: list[list[Word]] = []
+    current: list[Word] = []
+    for word in words(text):
+        if current and _BREAK.search(text, current[-1].end, word.start):
+            result.append(current)
+            current = []
+        current.append(word)
+        if _END.match(word.text):
+            result.append(current)
+            current = []
+    if current:
+        result.append(current)
+    return result
+
+
+def iter_words(text: str) -> Iterator[Word]:
+    """Words one by one, for very long texts."""
+    for match in _WORD.finditer(text):
+        yield Word(match.group(), match.start(), match.end())
