@@ -21,35 +21,27 @@ logger = logging.getLogger("flair_modernbert.cli")
 
 def _setup_logging(verbose: bool) -> None:
     level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for handler in logging.getLogger().handlers:
         handler.setLevel(level)
-    # Flair logs training details at INFO to its own console handler; they always reach training.log, and the
-    # console only with -v
-    flair_logger = logging.getLogger("flair")
-    if "flair" in sys.modules:
-        _quiet_flair_console(level)
-    else:
-        flair_logger.addFilter(_LazyFlairConsole(level))
+    # Flair logs training details at INFO to its own console handler: they always reach training.log, the
+    # console only with -v. Flair is imported lazily, so its handler is set when its first record comes.
+    logging.getLogger("flair").addFilter(_FlairConsole(level))
 
 
-class _LazyFlairConsole(logging.Filter):
-    """Sets the level of Flair's console handler once Flair has created it (on its first record)."""
+class _FlairConsole(logging.Filter):
+    """Sets the level of Flair's console handler when Flair logs its first record, then removes itself."""
 
     def __init__(self, level: int) -> None:
         super().__init__()
         self.level = level
 
     def filter(self, record: logging.LogRecord) -> bool:
-        _quiet_flair_console(self.level)
+        from flair_modernbert.training.run import flair_console
+
         logging.getLogger("flair").removeFilter(self)
+        flair_console(self.level)
         return True
-
-
-def _quiet_flair_console(level: int) -> None:
-    for handler in logging.getLogger("flair").handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-            handler.setLevel(level)
 
 
 def _out(text: str = "", stream: Optional[TextIO] = None) -> None:

@@ -293,7 +293,7 @@ def format_side_by_side(original: EvaluationResult, lowercased: Optional[Evaluat
             ("macro avg", original.macro, lowercased.macro if lowercased else None)]
     rows += [(name, original.per_class.get(name), lowercased.per_class.get(name) if lowercased else None)
              for name in names]
-    headers = ["", "P", "R", "F1", "support"]
+    headers = ["", "original P" if lowercased is not None else "P", "R", "F1", "support"]
     if lowercased is not None:
         headers += ["lower-cased P", "R", "F1", "ΔF1"]
     table = []

@@ -3,7 +3,7 @@ import logging
 import pytest
 import torch
 
-from flair_modernbert import attention
+from flair_modernbert.encoder import attention
 from flair_modernbert.encoder.attention import resolve_backend, varlen_attention
 from flair_modernbert.encoder.packing import pack_sequences
 

@@ -350,7 +350,7 @@ class EmbeddingsConfig(Section):
     """
 
     model: Annotated[str, Field(min_length=1, pattern=r"\S")] = "answerdotai/ModernBERT-base"
-    layers: Annotated[str, BeforeValidator(_layers), Field(pattern=r"^(all|\s*-?\d+\s*(,\s*-?\d+\s*)*)$")] = "-1"
+    layers: Annotated[str, BeforeValidator(_layers)] = "-1"
     layer_mean: bool = True
     subtoken_pooling: Literal[POOLINGS] = "first"  # type: ignore[valid-type]
     use_context: Annotated[Union[bool, int, str], PlainValidator(_use_context)] = 64
@@ -359,6 +359,13 @@ class EmbeddingsConfig(Section):
     attention_backend: Literal[BACKENDS] = "auto"  # type: ignore[valid-type]
     final_norm: bool = False
     allow_long_sentences: bool = True
+
+    @field_validator("layers")
+    @classmethod
+    def _layer_list(cls, value: str) -> str:
+        if value != "all" and not re.fullmatch(r"\s*-?\d+\s*(,\s*-?\d+\s*)*", value):
+            raise ValueError(f"expected 'all' or layer indices such as '-1' or '-1,-2', got {value!r}")
+        return value
 
     @field_validator("model")
     @classmethod
@@ -461,9 +468,16 @@ class TrainingConfig(Section):
     mixed_precision: bool = False
     seeds: Seeds = Field(default_factory=lambda: [42])
     deterministic: bool = False
-    device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")] = "auto"
+    device: str = "auto"
     train_with_dev: bool = False
     save_checkpoints: bool = False
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
+            raise ValueError(f"expected auto, cpu, cuda or cuda:N, got {value!r}")
+        return value
 
     @field_validator("mini_batch_chunk_size")
     @classmethod

@@ -207,6 +207,13 @@ class AblationResult:
         self.plot(paths["png"])
         return paths
 
+    def error_bars(self, key: str) -> tuple[list[float], list[float]]:
+        """Per variant, how far the error bar of ``key`` reaches below and above the mean: the standard
+        deviation, clipped so that the bar stays inside [0, 1] where F1 lives."""
+        means = [_zero(v.metrics[key].mean) for v in self.variants]
+        stds = [_zero(v.metrics[key].std) for v in self.variants]
+        return [min(std, mean) for mean, std in zip(means, stds)], [min(std, 1.0 - mean) for mean, std in zip(means, stds)]
+
     def plot(self, path: Path) -> Path:
         """Bar chart of the three metrics per variant with ± std error bars."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -219,10 +226,7 @@ class AblationResult:
         width = 0.8 / len(titles)
         for index, (key, title) in enumerate(titles):
             means = [_zero(v.metrics[key].mean) for v in self.variants]
-            stds = [_zero(v.metrics[key].std) for v in self.variants]
-            # F1 lies in [0, 1]: the bars show mean ± std clipped to it
-            below = [min(std, mean) for mean, std in zip(means, stds)]
-            above = [min(std, 1.0 - mean) for mean, std in zip(means, stds)]
+            below, above = self.error_bars(key)
             positions = [i + (index - (len(titles) - 1) / 2) * width for i in range(len(self.variants))]
             axes.bar(positions, means, width, yerr=[below, above], capsize=3, label=title)
         axes.set_xticks(range(len(self.variants)))

@@ -55,7 +55,7 @@ from flair_modernbert.training.results import RunResult, RunResults, TrainingSum
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Prepared", "Fitted", "prepare", "build", "fit", "report", "train_run", "train_recipe"]
+__all__ = ["Prepared", "Fitted", "flair_console", "prepare", "build", "fit", "report", "train_run", "train_recipe"]
 
 Announce = Callable[[str], None]
 LOG_FILE = "training.log"
@@ -65,6 +65,18 @@ def _quiet(line: str) -> None:
     logger.info("%s", line)
 
 
+def _logged(announce: Optional[Announce]) -> Announce:
+    """``announce`` that also writes each line to the log (and so to training.log)."""
+    if announce is None or announce is _quiet:
+        return _quiet
+
+    def both(line: str) -> None:
+        logger.info("%s", line)
+        announce(line)
+
+    return both
+
+
 def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed Python, numpy and torch (Flair's ``set_seed``); optionally ask torch for deterministic kernels."""
     flair.set_seed(seed)
@@ -72,6 +84,15 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
+
+
+def flair_console(level: int) -> None:
+    """Show only records of ``level`` and up on Flair's console handler (its INFO lines still reach training.log)."""
+    import flair  # noqa: F401 - Flair creates its console handler on import
+
+    for handler in logging.getLogger("flair").handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -435,7 +456,7 @@ def train_run(
         FileNotFoundError: the corpus (or the model directory) is missing.
         FileExistsError: a non-empty output folder without ``resume`` or ``overwrite``.
     """
-    announce = announce or _quiet
+    announce = _logged(announce)
     out = Path(output_dir).resolve()
     if is_main_process():
         claim_output(out, resume, overwrite)
@@ -479,7 +500,7 @@ def train_recipe(
         ``output_dir``; several seeds write ``output_dir/seed-N`` each (TensorBoard runs under
         ``output_dir/tensorboard/seed-N``) plus ``results.json`` and ``summary.md`` with mean ± std.
     """
-    announce = announce or _quiet
+    announce = _logged(announce)
     if seeds:
         overrides = [*overrides, f"training.seeds={list(seeds)}"]
     loaded = with_overrides(recipe, overrides) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
