@@ -2,7 +2,6 @@
 
 import json
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -12,46 +11,6 @@ import pytest
 from flair_modernbert.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-
-NAMES = [["John", "Smith"], ["Mary", "Jones"], ["Anna"], ["Peter", "Brown"], ["Lisa", "Miller"]]
-PLACES = [["Paris"], ["Berlin"], ["New", "York"], ["London"]]
-TEMPLATES = ["My name is {P} .", "I live in {L} .", "{P} lives in {L} .", "Please call {P} today .",
-             "We met {P} in {L} ."]
-
-
-def _write_names_corpus(folder: Path) -> Path:
-    """A small, learnable corpus: a few names and places in a few templates (BIO, tab-separated)."""
-    rng = random.Random(0)
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, count in (("train", 80), ("dev", 20), ("test", 20)):
-        lines = []
-        for _ in range(count):
-            for word in rng.choice(TEMPLATES).split():
-                if word in ("{P}", "{L}"):
-                    kind, words = ("PER", rng.choice(NAMES)) if word == "{P}" else ("LOC", rng.choice(PLACES))
-                    lines += [f"{w}\t{'B' if i == 0 else 'I'}-{kind}" for i, w in enumerate(words)]
-                else:
-                    lines.append(f"{word}\tO")
-            lines.append("")
-        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def names_model(tmp_path_factory):
-    """The quickstart recipe trained on the names corpus until it knows it (15 epochs, ~10 s)."""
-    base = tmp_path_factory.mktemp("names")
-    corpus = _write_names_corpus(base / "corpus")
-    out = base / "model"
-    code = main([
-        "train", str(ROOT / "recipes" / "quickstart.yaml"),
-        "--set", f"corpus.path={corpus}", "--set", "corpus.train_file=train.txt",
-        "--set", "corpus.dev_file=dev.txt", "--set", "corpus.test_file=test.txt",
-        "--set", "training.max_epochs=15", "--output", str(out),
-    ])
-    assert code == 0
-    return out, corpus
-
 
 def test_train_prints_tensorboard_location_first_and_learns(names_model, capsys):
     out, _ = names_model
