@@ -33,3 +33,18 @@ def test_bench_cli_writes_json(tmp_path, wnut_sample_dir, capsys):
     assert "| inference | ModernBertEmbeddings |" in printed and "Command: `flair-modernbert bench" in printed
     data = json.loads(out.read_text())
     assert data["speedup"]["inference"] > 0 and data["setup"]["attention_backend"] == "sdpa"
+
+
+def test_bench_defaults_work_and_stderr_stays_clean(capfd):
+    """README's `flair-modernbert bench` with the default data (the shipped sample), tiny for speed."""
+    assert cli.main(["bench", "--size", "tiny", "--batches", "2", "--mode", "inference"]) == 0
+    captured = capfd.readouterr()
+    assert "| inference | ModernBertEmbeddings |" in captured.out and "wnut17_sample/train.conll" in captured.out
+    assert "profiler_start" not in captured.err and "CPUAllocator" not in captured.err
+
+
+def test_too_little_data_is_named_before_any_model_is_built(tmp_path, wnut_sample_dir, capsys):
+    code = cli.main(["bench", "--size", "large", "--data", str(wnut_sample_dir / "test.conll"), "--batch-size", "64"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "7 batches of 64 sentences need 448 sentences, but" in err and "test.conll has 200" in err

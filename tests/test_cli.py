@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,10 @@ def test_train_cli_first_line(tmp_path, capsys):
     assert lines[0] == f"TensorBoard logs: {tmp_path / 'tensorboard'}  (view with: tensorboard --logdir {tmp_path / 'tensorboard'})"
     assert any(line.startswith("epoch 1/1: train loss") and "dev micro F1" in line for line in lines)
     assert lines[-1] == f"model and reports written to {tmp_path}"
+    # without -v the console stays short, and training.log still holds Flair's full log
+    log = (tmp_path / "training.log").read_text(encoding="utf-8")
+    assert "EPOCH 1 done: loss" in log and "corpus" in log and "test micro F1" in log
+    assert not any("EPOCH 1 done" in line for line in lines)
 
 
 def test_redact_fixed_example(names_model, tmp_path, capsys):
@@ -133,3 +138,30 @@ def test_augment_writes_inspectable_files_with_the_config_seed(wnut_sample_dir, 
     assert main(["augment", str(wnut_sample_dir), str(other), "--config", str(config), "--seed", "5"]) == 0
     assert "(seed 5," in capsys.readouterr().out
     assert (other / "train.conll").read_bytes() != (first / "train.conll").read_bytes()
+
+
+def test_every_option_explains_itself():
+    from flair_modernbert.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert set(commands) == {"train", "evaluate", "predict", "redact", "augment", "ablate", "bench"} or "export" in commands
+    for name, command in commands.items():
+        for action in command._actions:
+            if action.dest != "help":
+                assert action.help, f"{name} {action.dest} has no help text"
+
+
+def test_help_imports_nothing_heavy():
+    """`flair-modernbert --help` must not load torch, flair or transformers (it ran 7 s before)."""
+    code = ("import sys; from flair_modernbert.cli import build_parser; import flair_modernbert.config; "
+            "build_parser().format_help(); "
+            "print(sorted(m for m in ('torch', 'flair', 'transformers', 'datasets') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+
+
+def test_readme_commands_write_only_under_runs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for match in re.finditer(r"--span-map (\S+)", readme):
+        assert match.group(1).startswith("runs/"), match.group(0)

@@ -143,11 +143,29 @@ def _training_step(embeddings, words: list[list[str]], device, precision, projec
     embeddings.model.zero_grad(set_to_none=True)
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Send what C++ code writes to file descriptor 2 (the profiler's start/stop lines) to /dev/null."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
 def _cpu_peak_mib(run: Callable[[], None]) -> float:
     """Peak of live CPU tensor memory during ``run``, from the profiler's allocation events."""
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _quiet_native_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         run()
     # self usage excludes children, so summing it over all events in time order tracks live memory
     live = peak = 0
