@@ -35,11 +35,12 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Union
 import flair
 import torch
 from flair.data import Corpus, Dictionary
+from flair.datasets import SentenceDataset
 from flair.models import SequenceTagger
 from flair.trainers import ModelTrainer
 
 from flair_modernbert.config import Recipe, check_runtime, load_recipe, save_recipe, with_overrides
-from flair_modernbert.data import load_corpus, summarize_corpus
+from flair_modernbert.data import document_sequences, load_corpus, summarize_corpus
 from flair_modernbert.evaluation import evaluate_tagger
 from flair_modernbert.tagging import build_embeddings, build_tagger
 from flair_modernbert.training.distributed import is_distributed, is_main_process, setup_distributed
@@ -221,11 +222,28 @@ def prepare(
 
 # ------------------------------------------------------------------------------------------------ build
 def build(prepared: Prepared, seed: int) -> SequenceTagger:
-    """The recipe's embeddings and tagger, with weights that depend on the seed only."""
+    """The recipe's embeddings and tagger, with weights that depend on the seed only.
+
+    With ``corpus.documents`` the training split becomes whole-document sequences here, counted with the
+    encoder's own tokenizer.
+    """
     recipe = prepared.recipe
     seed_everything(seed, recipe.training.deterministic)
     embeddings = build_embeddings(recipe.embeddings)
-    return build_tagger(embeddings, prepared.label_dictionary, prepared.label_type, recipe.tagger)
+    tagger = build_tagger(embeddings, prepared.label_dictionary, prepared.label_type, recipe.tagger)
+    if recipe.corpus.documents is not None:
+        corpus = prepared.corpus
+        train = as_documents(list(corpus.train), prepared, tagger)
+        prepared.corpus = Corpus(SentenceDataset(train), corpus.dev, corpus.test, name=corpus.name,
+                                 sample_missing_splits=False)
+    return tagger
+
+
+def as_documents(sentences: list[Any], prepared: Prepared, tagger: SequenceTagger) -> list[Any]:
+    """``sentences`` as the whole-document sequences ``corpus.documents`` describes."""
+    config = prepared.recipe.corpus
+    return document_sequences(sentences, prepared.label_type, tagger.embeddings.tokenizer,
+                              config.documents.max_subtokens, config.documents.synthetic, config.seed)
 
 
 # ------------------------------------------------------------------------------------------------ fit
@@ -413,7 +431,12 @@ def report(
         results.test = evaluate_tagger(tagger, test, prepared.label_type, batch, progress=progress)
         results.test_lowercased = evaluate_tagger(tagger, test, prepared.label_type, batch, lowercase=True,
                                                   progress=progress)
-        announce(f"test micro F1 {results.micro_f1:.4f}, lower-cased test micro F1 {results.lowercased_micro_f1:.4f}")
+        line = f"test micro F1 {results.micro_f1:.4f}, lower-cased test micro F1 {results.lowercased_micro_f1:.4f}"
+        if recipe.corpus.documents is not None:
+            documents = as_documents(test, prepared, tagger)
+            results.test_documents = evaluate_tagger(tagger, documents, prepared.label_type, batch, progress=progress)
+            line += f", as {len(documents)} whole documents {results.documents_micro_f1:.4f}"
+        announce(line)
     write_run_report(prepared.out, recipe, results, fitted.tensorboard)
     announce(f"model and reports written to {prepared.out}")
     return results
