@@ -196,9 +196,13 @@ def cmd_ablate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from flair_modernbert.experiments.bench import run_benchmark_command
+    from flair_modernbert.experiments.bench import run_benchmark_command, run_long_command
 
-    run_benchmark_command(args, command="flair-modernbert bench " + " ".join(sys.argv[2:]), announce=_out)
+    command = "flair-modernbert bench " + " ".join(sys.argv[2:])
+    if args.long:
+        run_long_command(args, command=command, announce=_out)
+    else:
+        run_benchmark_command(args, command=command, announce=_out)
     return 0
 
 
@@ -315,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
     p.add_argument("--seed", type=int, default=0, help="batch shuffling seed")
     p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
+    p.add_argument("--long", default=None, metavar="N,N,...",
+                   help="instead: one sequence per length (subtokens, e.g. 1024,2048,4096,8192), ModernBertEmbeddings "
+                        "vs the HF model's padded sdpa forward, and the document-mode cost of a long document")
+    p.add_argument("--document-sentences", type=int, default=71,
+                   help="with --long: sentences of the document-mode measurement (0 skips it)")
     p.set_defaults(func=cmd_bench)
     return parser
 
