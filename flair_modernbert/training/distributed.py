@@ -97,7 +97,8 @@ def setup_distributed(backend: Optional[str] = None) -> torch.device:
     """Join the process group ``torchrun`` describes and put this process on its device.
 
     Args:
-        backend: ``nccl`` or ``gloo``; default NCCL when CUDA is available, else gloo on the CPU.
+        backend: ``nccl`` or ``gloo``; default NCCL when CUDA is available, else gloo (gloo trains on the
+            CPU, also on a CUDA machine).
 
     Returns:
         The device of this process (also set as ``flair.device``): ``cuda:LOCAL_RANK`` with NCCL, else the CPU.

@@ -198,7 +198,8 @@ def prepare(
     """Device, output folder, seed, corpus (augmented) and label dictionary of a run."""
     started = time.time()
     if is_distributed():
-        device = check_runtime(recipe, setup_distributed())
+        # NCCL on CUDA machines, gloo on the CPU (also when the recipe asks for the CPU)
+        device = check_runtime(recipe, setup_distributed("gloo" if recipe.training.device == "cpu" else None))
     else:
         device = check_runtime(recipe)
         flair.device = device
