@@ -83,11 +83,11 @@ def _train(spec: RunSpec, threads: int) -> dict[str, Any]:
     """The Ray task: one attempt at a run on the worker; returns its results (plain data) and the host."""
     import torch
 
+    from flair_modernbert.training.run import flair_console
+
     torch.set_num_threads(threads)
     # the worker's console is forwarded to the driver: Flair's per-batch lines stay in the run's training.log
-    for handler in logging.getLogger("flair").handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-            handler.setLevel(logging.WARNING)
+    flair_console(logging.WARNING)
     run = attempt_run(spec, progress=False)
     assert run.results is not None
     return {"results": run.results.to_json(), "host": socket.gethostname()}
