@@ -62,6 +62,28 @@ def _positive(value: str) -> int:
     return number
 
 
+def _gpus(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--gpus-per-run takes a number from 0 to 1, got {value!r}") from error
+    if not 0 <= number <= 1:
+        raise argparse.ArgumentTypeError(
+            f"--gpus-per-run takes a number from 0 to 1 (a run trains on one GPU; 0.5 lets two share one), got {value}"
+        )
+    return number
+
+
+def _cpus(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--cpus-per-run takes a number > 0, got {value!r}") from error
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"--cpus-per-run takes a number > 0, got {value}")
+    return number
+
+
 def _open_input(path: str) -> tuple[BinaryIO, str, Optional[int]]:
     """The input as bytes (lines split at ``\\n`` only, as for stdin), its name and its size when a file."""
     if path == "-":
@@ -186,11 +208,17 @@ def cmd_augment(args: argparse.Namespace) -> int:
 def cmd_ablate(args: argparse.Namespace) -> int:
     from flair_modernbert.config import load_ablation
 
+    if args.backend == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ValueError("--backend ray needs Ray: pip install 'flair-modernbert[cluster]'")
     definition = load_ablation(args.definition)  # every variant checked before torch is imported
     from flair_modernbert.experiments.ablation import run_ablation
 
     result = run_ablation(definition, output_dir=args.output, announce=lambda line: _out(line),
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, backend=args.backend, address=args.address,
+                          gpus_per_run=args.gpus_per_run, cpus_per_run=args.cpus_per_run)
     _out(result.markdown())
     return 0
 
@@ -298,6 +326,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("definition", type=Path, help="ablation file, e.g. augment/wnut17-smoke.yaml")
     p.add_argument("--output", type=Path, default=None,
                    help="output folder (default: the file's output_dir, else runs/ablation-<file name>)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local: the runs one after the other in this process; ray: each run a Ray task "
+                        "(pip install 'flair-modernbert[cluster]')")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="with --backend ray: a running Ray cluster (auto, HOST:6379 or ray://HOST:10001); "
+                        "default: start a Ray instance on this machine for the ablation")
+    p.add_argument("--gpus-per-run", type=_gpus, default=0, metavar="N",
+                   help="with --backend ray: GPUs reserved per run, 0 to 1 (0.5: two runs share a GPU)")
+    p.add_argument("--cpus-per-run", type=_cpus, default=None, metavar="N",
+                   help="with --backend ray: CPUs reserved per run, also its torch threads (default: 1)")
     p.set_defaults(func=cmd_ablate)
 
     p = _command(sub, "bench", "speed and memory: stock Flair (padded) vs ModernBertEmbeddings (unpadded)")

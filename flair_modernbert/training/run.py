@@ -43,7 +43,12 @@ from flair_modernbert.config import Recipe, check_runtime, load_recipe, save_rec
 from flair_modernbert.data import document_sequences, load_corpus, summarize_corpus
 from flair_modernbert.evaluation import evaluate_tagger
 from flair_modernbert.tagging import build_embeddings, build_tagger
-from flair_modernbert.training.distributed import is_distributed, is_main_process, setup_distributed
+from flair_modernbert.training.distributed import (
+    distributed_plugins,
+    is_distributed,
+    is_main_process,
+    setup_distributed,
+)
 from flair_modernbert.training.plugins import (
     OneCycleSchedulerPlugin,
     ProgressPlugin,
@@ -193,7 +198,8 @@ def prepare(
     """Device, output folder, seed, corpus (augmented) and label dictionary of a run."""
     started = time.time()
     if is_distributed():
-        device = setup_distributed()
+        # NCCL on CUDA machines, gloo on the CPU (also when the recipe asks for the CPU)
+        device = check_runtime(recipe, setup_distributed("gloo" if recipe.training.device == "cpu" else None))
     else:
         device = check_runtime(recipe)
         flair.device = device
@@ -252,12 +258,12 @@ class Fitted:
     """What training left behind for the report.
 
     Attributes:
-        tensorboard: the run's TensorBoard plugin (still open).
+        tensorboard: the run's TensorBoard plugin (still open); ``None`` in distributed ranks other than 0.
         dev_scores: the last epoch's dev evaluation (the final model's), if any.
         train_seconds: wall time from the start of the run to the end of training.
     """
 
-    tensorboard: TensorBoardPlugin
+    tensorboard: Optional[TensorBoardPlugin]
     dev_scores: Optional[Any] = None
     train_seconds: float = 0.0
 
@@ -327,7 +333,7 @@ def fit(
     )
     batches_per_epoch = -(-len(trainer_corpus.train) // training.mini_batch_size)
     has_dev = corpus.dev is not None and len(corpus.dev) > 0
-    fitted = Fitted(tensorboard=None)  # type: ignore[arg-type]
+    fitted = Fitted(tensorboard=None)
 
     def evaluate_dev(split: str) -> dict[str, Any]:
         # the last epoch's scores are the final model's (use_final_model_for_eval): kept for the report
@@ -336,15 +342,17 @@ def fit(
         )
         return fitted.dev_scores.to_dict()
 
+    # rank 0 alone logs to TensorBoard: the writer creates its event file as soon as it exists
     tensorboard = TensorBoardPlugin(
         prepared.tensorboard_dir,
         evaluate=evaluate_dev,
         splits=("dev",) if has_dev else (),
         hparams={**(hparams or {}), **_hparams(recipe, seed)},
         batch_offset=start_epoch * batches_per_epoch,
-    )
+    ) if is_main_process() else None
     fitted.tensorboard = tensorboard
-    plugins.append(tensorboard)
+    if tensorboard is not None:
+        plugins.append(tensorboard)
     plugins.append(
         ProgressPlugin(
             batches_per_epoch * training.max_epochs,
@@ -356,6 +364,7 @@ def fit(
     )
     if training.scheduler == "onecycle":
         plugins.append(OneCycleSchedulerPlugin(warmup_fraction=training.warmup_fraction))
+    plugins.extend(distributed_plugins())
     plugins.extend(extra_plugins)
 
     if start_epoch < training.max_epochs:
@@ -479,7 +488,7 @@ def train_run(
         FileNotFoundError: the corpus (or the model directory) is missing.
         FileExistsError: a non-empty output folder without ``resume`` or ``overwrite``.
     """
-    announce = _logged(announce)
+    announce = _logged(announce) if is_main_process() else _quiet  # under torchrun, rank 0 speaks
     out = Path(output_dir).resolve()
     if is_main_process():
         claim_output(out, resume, overwrite)
@@ -489,7 +498,6 @@ def train_run(
         tagger = build(prepared, seed)
         fitted = fit(prepared, tagger, seed, resume, announce, progress, extra_plugins, hparams)
         if not is_main_process():
-            fitted.tensorboard.close()
             return RunResult(out, seed, None)
         results = report(prepared, tagger, fitted, seed, announce, progress)
     return RunResult(out, seed, results)
@@ -523,7 +531,7 @@ def train_recipe(
         ``output_dir``; several seeds write ``output_dir/seed-N`` each (TensorBoard runs under
         ``output_dir/tensorboard/seed-N``) plus ``results.json`` and ``summary.md`` with mean ± std.
     """
-    announce = _logged(announce)
+    announce = _logged(announce) if is_main_process() else _quiet  # under torchrun, rank 0 speaks
     if seeds:
         overrides = [*overrides, f"training.seeds={list(seeds)}"]
     loaded = with_overrides(recipe, overrides) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
