@@ -48,3 +48,15 @@ def test_too_little_data_is_named_before_any_model_is_built(tmp_path, wnut_sampl
     assert code == 2
     err = capsys.readouterr().err
     assert "7 batches of 64 sentences need 448 sentences, but" in err and "test.conll has 200" in err
+
+
+def test_long_sequences_are_compared_on_the_same_ids(tmp_path, capsys):
+    out = tmp_path / "long.json"
+    assert cli.main(["bench", "--long", "200,300", "--size", "tiny", "--document-sentences", "12",
+                     "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "HF padded sdpa s" in printed and "Document mode" in printed
+    data = json.loads(out.read_text())
+    assert [row["subtokens"] for row in data["long"]] == [200, 300]
+    assert all(row["ours_seconds"] > 0 and row["hf_peak_mib"] is not None for row in data["long"])
+    assert data["document"]["sentences"] == 12 and data["document"]["one_pass_seconds"] > 0

@@ -110,6 +110,9 @@ def train_tokenizer(
     from transformers import PreTrainedTokenizerFast
 
     corpus = list(texts) if texts is not None else _sample_texts()
+    if not corpus:
+        # a BPE trained on nothing has no merges: every word would be spelled out byte by byte
+        raise ValueError(f"no texts to train the tokenizer on (the shipped sample is read from {sample_corpus_dir()})")
     backend = Tokenizer(models.BPE())
     backend.normalizer = normalizers.NFC()
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
