@@ -55,33 +55,25 @@ def _seeds(value: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"--seeds takes comma-separated integers, got {value!r}") from error
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return number
+def _number(kind: type, low: float, high: Optional[float] = None, low_open: bool = False,
+            what: str = "") -> Callable[[str], Any]:
+    """An argparse type: a number of ``kind`` in [low, high] (``(low, high]`` with ``low_open``)."""
+    bounds = f"> {low}" if low_open else f">= {low}" if high is None else f"from {low} to {high}"
+    expected = f"a number {bounds}" + (f" ({what})" if what else "")
+
+    def parse(value: str) -> Any:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}") from None
+        if number < low or (low_open and number == low) or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return number
+
+    return parse
 
 
-def _gpus(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"--gpus-per-run takes a number from 0 to 1, got {value!r}") from error
-    if not 0 <= number <= 1:
-        raise argparse.ArgumentTypeError(
-            f"--gpus-per-run takes a number from 0 to 1 (a run trains on one GPU; 0.5 lets two share one), got {value}"
-        )
-    return number
-
-
-def _cpus(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"--cpus-per-run takes a number > 0, got {value!r}") from error
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"--cpus-per-run takes a number > 0, got {value}")
-    return number
+_positive = _number(int, 1)
 
 
 def _open_input(path: str) -> tuple[BinaryIO, str, Optional[int]]:
@@ -332,9 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default=None, metavar="ADDR",
                    help="with --backend ray: a running Ray cluster (auto, HOST:6379 or ray://HOST:10001); "
                         "default: start a Ray instance on this machine for the ablation")
-    p.add_argument("--gpus-per-run", type=_gpus, default=0, metavar="N",
+    p.add_argument("--gpus-per-run", type=_number(float, 0, 1, what="a run trains on one GPU; 0.5 lets two share one"), default=0, metavar="N",
                    help="with --backend ray: GPUs reserved per run, 0 to 1 (0.5: two runs share a GPU)")
-    p.add_argument("--cpus-per-run", type=_cpus, default=None, metavar="N",
+    p.add_argument("--cpus-per-run", type=_number(float, 0, low_open=True), default=None, metavar="N",
                    help="with --backend ray: CPUs reserved per run, also its torch threads (default: 1)")
     p.set_defaults(func=cmd_ablate)
 
