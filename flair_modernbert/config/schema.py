@@ -43,7 +43,7 @@ from pydantic import (
 from flair_modernbert.config.errors import FieldIssue, shown
 from flair_modernbert.config.paths import looks_like_path, resolve_path
 from flair_modernbert.encoder.options import BACKENDS, POOLINGS
-from flair_modernbert.encoder.random_models import MODEL_SIZES, RANDOM_PREFIX
+from flair_modernbert.encoder.random_models import check_model_name
 
 __all__ = [
     "CORPUS_TYPES",
@@ -394,9 +394,7 @@ class EmbeddingsConfig(Section):
     @field_validator("model")
     @classmethod
     def _model(cls, value: str, info: ValidationInfo) -> str:
-        if value.startswith(RANDOM_PREFIX) and value[len(RANDOM_PREFIX) :] not in MODEL_SIZES:
-            choices = ", ".join(RANDOM_PREFIX + size for size in MODEL_SIZES)
-            raise ValueError(f"unknown random model {value!r}; use one of {choices}")
+        check_model_name(value)
         base = _base_dir(info, "embeddings.model")
         if looks_like_path(value, base):
             return str(resolve_path(value, base))

@@ -62,19 +62,17 @@ class BenchReport:
 
     def table(self) -> str:
         """A Markdown table of the results."""
-        lines = [
-            "| mode | embeddings | sentences/s | subtokens/s | peak memory (MiB) | speed-up |",
-            "|---|---|---:|---:|---:|---:|",
-        ]
+        from tabulate import tabulate
+
+        rows = []
         for r in self.results:
             speedup = self.speedup(r.mode) if r.variant == "unpadded" else None
-            lines.append(
-                f"| {r.mode} | {'stock Flair (padded)' if r.variant == 'stock' else 'ModernBertEmbeddings'} "
-                f"| {r.sentences_per_s:.1f} | {r.subtokens_per_s:.0f} "
-                f"| {'-' if r.peak_mib is None else f'{r.peak_mib:.0f}'} "
-                f"| {'' if speedup is None else f'{speedup:.2f}x'} |"
-            )
-        return "\n".join(lines)
+            rows.append([r.mode, "stock Flair (padded)" if r.variant == "stock" else "ModernBertEmbeddings",
+                         f"{r.sentences_per_s:.1f}", f"{r.subtokens_per_s:.0f}",
+                         "-" if r.peak_mib is None else f"{r.peak_mib:.0f}", "" if speedup is None else f"{speedup:.2f}x"])
+        headers = ["mode", "embeddings", "sentences/s", "subtokens/s", "peak memory (MiB)", "speed-up"]
+        return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True,
+                        colalign=("left", "left", "right", "right", "right", "right"))
 
     def to_dict(self) -> dict:
         return {
