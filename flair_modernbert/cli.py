@@ -131,8 +131,8 @@ def _tag(args: argparse.Namespace, write: Callable[[Any], None], types_from: Opt
             def numbered() -> Any:
                 for number, line in read_lines(stream, source):
                     yield number, line
-                    bar.n = stream.tell() if show else 0
-                    bar.refresh() if show and number % 64 == 0 else None
+                    if show:  # bytes read so far; tqdm redraws at most a few times a second
+                        bar.update(stream.tell() - bar.n)
 
             for document in stream_documents(tagger, numbered(), source, args.format, types, args.batch_size,
                                              unit=args.unit):
@@ -216,11 +216,13 @@ def cmd_ablate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from flair_modernbert.experiments.bench import run_benchmark_command, run_long_command
+    from flair_modernbert.experiments.bench import run_benchmark_command, run_long_command, run_predict_command
 
     command = "flair-modernbert bench " + " ".join(sys.argv[2:])
     if args.long:
         run_long_command(args, command=command, announce=_out)
+    elif args.predict:
+        run_predict_command(args, command=command, announce=_out)
     else:
         run_benchmark_command(args, command=command, announce=_out)
     return 0
@@ -352,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--long", default=None, metavar="N,N,...",
                    help="instead: one sequence per length (subtokens, e.g. 1024,2048,4096,8192), ModernBertEmbeddings "
                         "vs the HF model's padded sdpa forward, and the document-mode cost of a long document")
+    p.add_argument("--predict", type=_positive, default=None, metavar="LINES",
+                   help="instead: time `flair-modernbert predict` (whole process) on LINES one-sentence lines against "
+                        "the embeddings' own sentences/s at --batch-size")
     p.add_argument("--document-sentences", type=int, default=71,
                    help="with --long: sentences of the document-mode measurement (0 skips it)")
     p.set_defaults(func=cmd_bench)

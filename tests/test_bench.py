@@ -60,3 +60,11 @@ def test_long_sequences_are_compared_on_the_same_ids(tmp_path, capsys):
     assert [row["subtokens"] for row in data["long"]] == [200, 300]
     assert all(row["ours_seconds"] > 0 and row["hf_peak_mib"] is not None for row in data["long"])
     assert data["document"]["sentences"] == 12 and data["document"]["one_pass_seconds"] > 0
+
+
+def test_predict_throughput_is_measured_against_the_embeddings(tmp_path, capsys):
+    out = tmp_path / "predict.json"
+    assert cli.main(["bench", "--predict", "40", "--size", "tiny", "--batch-size", "8", "--json", str(out)]) == 0
+    assert "flair-modernbert predict (whole process" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["lines"] == 40 and data["predict_seconds"] > 0 and data["embeddings_sentences_per_s"] > 0

@@ -256,6 +256,7 @@ def test_tagger_saves_and_loads_in_a_fresh_process(tmp_path):
         f"""
         import json, sys
         import flair_modernbert
+        assert "torch" not in sys.modules  # the import is cheap; Flair finds the class when it loads the model
         from flair.data import Sentence
         from flair.models import SequenceTagger
         tagger = SequenceTagger.load({str(tmp_path / "final-model.pt")!r})

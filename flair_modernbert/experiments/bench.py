@@ -553,3 +553,95 @@ def run_long_command(args: Any, command: str, announce: Callable[[str], None]) -
     if args.json:
         data = {"long": [asdict(r) for r in results], "document": asdict(document) if document else None}
         args.json.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------------ predict
+@dataclass
+class PredictResult:
+    """``flair-modernbert predict`` on one-sentence lines against the embeddings' own throughput."""
+
+    lines: int
+    batch_size: int
+    embeddings_sentences_per_s: float
+    predict_seconds: float
+
+    @property
+    def predict_lines_per_s(self) -> float:
+        return self.lines / self.predict_seconds
+
+    @property
+    def ratio(self) -> float:
+        return self.predict_lines_per_s / self.embeddings_sentences_per_s
+
+
+def run_predict_benchmark(lines: int = 512, model: Optional[str] = None, size: str = "base", batch_size: int = 32,
+                          device: Optional[str] = None) -> PredictResult:
+    """Time ``flair-modernbert predict`` as a whole process (start-up included) on ``lines`` one-sentence lines
+    of the shipped sample, and ``ModernBertEmbeddings.embed`` alone on the same sentences in batches.
+
+    The tagger is a CRF head on the encoder (random weights unless ``model`` is given), saved to a temporary
+    folder.
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    import flair
+    from flair.data import Sentence
+    from flair.models import SequenceTagger
+
+    from flair_modernbert.config import ColumnCorpus
+    from flair_modernbert.data import load_corpus
+    from flair_modernbert.encoder.embeddings import ModernBertEmbeddings
+    from flair_modernbert.encoder.random_models import resolve_model_name, sample_corpus_dir
+
+    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    flair.device = target
+    sentences = read_sentences(sorted(sample_corpus_dir().glob("*.conll")))
+    if len(sentences) < lines:
+        raise ValueError(f"--predict {lines}: the shipped sample has {len(sentences)} sentences")
+    texts = [" ".join(words) for words in sentences[:lines]]
+    embeddings = ModernBertEmbeddings(resolve_model_name(model or f"random:{size}"), fine_tune=True)
+    corpus = load_corpus(ColumnCorpus(type="column", path=str(sample_corpus_dir()), column_delimiter="\t"))
+    tagger = SequenceTagger(embeddings=embeddings, tag_dictionary=corpus.make_label_dictionary("ner", add_unk=False),
+                            tag_type="ner", use_crf=True, use_rnn=False, reproject_embeddings=False)
+    with tempfile.TemporaryDirectory(prefix="flair-modernbert-bench-") as folder:
+        tagger.save(Path(folder) / "final-model.pt")
+        source = Path(folder) / "lines.txt"
+        source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+        embeddings.eval()
+        with torch.no_grad():
+            embeddings.embed([Sentence(t) for t in texts[:batch_size]])  # warm-up
+            _sync(target)
+            start = time.perf_counter()
+            for first in range(0, lines, batch_size):
+                embeddings.embed([Sentence(t) for t in texts[first : first + batch_size]])
+            _sync(target)
+        embedded = lines / (time.perf_counter() - start)
+        command = [sys.executable, "-m", "flair_modernbert.cli", "predict", str(Path(folder) / "final-model.pt"),
+                   str(source), "--batch-size", str(batch_size), "--no-progress"]
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0 or len(done.stdout.splitlines()) != lines:
+            raise RuntimeError(f"predict failed: {done.stderr[-2000:]}")
+    return PredictResult(lines, batch_size, embedded, seconds)
+
+
+def run_predict_command(args: Any, command: str, announce: Callable[[str], None]) -> None:
+    """``flair-modernbert bench --predict 512``."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = run_predict_benchmark(args.predict, model=args.model, size=args.size, batch_size=args.batch_size,
+                                   device=args.device)
+    from tabulate import tabulate
+
+    rows = [["ModernBertEmbeddings.embed (in process, batches)", f"{result.embeddings_sentences_per_s:.1f}"],
+            ["flair-modernbert predict (whole process, start-up included)", f"{result.predict_lines_per_s:.1f}"]]
+    announce("\n".join([f"Command: `{command}`", "",
+                        f"{result.lines} one-sentence lines of the shipped sample, batch {result.batch_size}, "
+                        f"model {args.model or 'random:' + args.size}, {torch.get_num_threads()} threads.", "",
+                        tabulate(rows, headers=["", "sentences/s"], tablefmt="github", disable_numparse=True), "",
+                        f"predict reaches {100 * result.ratio:.0f}% of the embeddings' own throughput."]))
+    if args.json:
+        args.json.write_text(json.dumps({**asdict(result), "ratio": result.ratio}, indent=2), encoding="utf-8")
