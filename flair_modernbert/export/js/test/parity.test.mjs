@@ -1,0 +1,89 @@
+// node --test: the JavaScript tagger against what the Python tagger computed on the same texts.
+//
+// tests/test_export_js.py writes the fixture (FLAIR_MODERNBERT_FIXTURE=path/to/fixture.json) at test time:
+// per exported tagger, documents with Python's segmentation, subtoken ids, Flair's emission scores, predicted
+// tags and the `flair-modernbert predict` line; plus Python's answers for JSON, float repr and round().
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import test from "node:test";
+
+import { round4 } from "../decode.mjs";
+import { dumps, floatRepr, loads, pyStrip } from "../pyjson.mjs";
+import { sentences } from "../segmentation.mjs";
+import { documentLine, loadTagger, redactDocument } from "../tagger.mjs";
+
+const path = process.env.FLAIR_MODERNBERT_FIXTURE;
+if (!path) throw new Error("set FLAIR_MODERNBERT_FIXTURE to the fixture tests/test_export_js.py writes");
+const fixture = JSON.parse(readFileSync(path, "utf-8"));
+const TOLERANCE = 1e-4;
+
+test("segmentation: the words and sentences Python finds, with the same code point offsets", () => {
+  for (const { text, sentences: expected } of fixture.segmentation) {
+    const found = sentences(text).map((sentence) => sentence.map(({ text, start, end }) => [text, start, end]));
+    assert.deepEqual(found, expected, JSON.stringify(text));
+  }
+});
+
+test("python values: round(x, 4), float repr, str.strip, json.loads + json.dumps", () => {
+  for (const [x, expected] of fixture.python.round) assert.equal(round4(x), expected, `round(${x}, 4)`);
+  for (const [x, expected] of fixture.python.repr) assert.equal(floatRepr(x), expected, `repr(${x})`);
+  for (const [text, expected] of fixture.python.strip) assert.equal(pyStrip(text), expected, JSON.stringify(text));
+  for (const [text, expected] of fixture.python.json) assert.equal(dumps(loads(text)), expected, text);
+});
+
+for (const item of fixture.cases) {
+  test(`${item.name}: ids, emissions, tags and predict lines equal the Python tagger's`, async (t) => {
+    const tagger = await loadTagger(item.folder, item.options ?? {});
+    const documents = item.documents.map((doc) => ({ doc, sentences: sentences(doc.text) }));
+
+    await t.test("subtoken ids of every word", () => {
+      for (const { doc, sentences: found } of documents) {
+        const ids = found.map((sentence) => sentence.map((word) => Array.from(tagger.wordIds(word.text))));
+        assert.deepEqual(ids, doc.ids, doc.text);
+      }
+    });
+
+    const emissions = await tagger.emissions(documents.map(({ sentences: found }) => found));
+    await t.test(`emission scores within ${TOLERANCE}`, () => {
+      let worst = 0;
+      documents.forEach(({ doc }, d) => {
+        doc.emissions.forEach((sentence, s) =>
+          sentence.forEach((word, w) =>
+            word.forEach((value, k) => {
+              worst = Math.max(worst, Math.abs(value - emissions[d][s][w][k]));
+            }),
+          ),
+        );
+      });
+      assert.ok(worst <= TOLERANCE, `max abs difference ${worst}`);
+    });
+
+    await t.test("tags (Viterbi or softmax) of every word", () => {
+      let words = 0;
+      const kinds = new Set();
+      documents.forEach(({ doc }, d) => {
+        doc.tags.forEach((expected, s) => {
+          const { tags } = tagger.decode(emissions[d][s]);
+          assert.deepEqual(tags, expected, `${doc.text} (sentence ${s})`);
+          words += tags.length;
+          tags.forEach((tag) => kinds.add(tag));
+        });
+      });
+      assert.ok(words > 0);
+      if (item.min_distinct_tags) assert.ok(kinds.size >= item.min_distinct_tags, `only ${kinds.size} distinct tags`);
+    });
+
+    await t.test("predict lines and redaction", async () => {
+      const tagged = await tagger.predict(item.documents.map((doc) => doc.text));
+      tagged.forEach((doc, d) => {
+        assert.equal(documentLine(doc), item.documents[d].line, item.documents[d].text);
+        if (item.documents[d].redacted !== undefined) {
+          const { text, spans } = redactDocument(doc, item.placeholder ?? "[{type}]");
+          assert.equal(text, item.documents[d].redacted);
+          assert.deepEqual(spans, item.documents[d].span_map);
+        }
+      });
+    });
+  });
+}
