@@ -18,6 +18,28 @@ if (!path) throw new Error("set FLAIR_MODERNBERT_FIXTURE to the fixture tests/te
 const fixture = JSON.parse(readFileSync(path, "utf-8"));
 const TOLERANCE = 1e-4;
 
+/**
+ * Compare a predict line with Python's: identical, except that a span score may sit on the other side of a
+ * 4th-decimal rounding boundary (ONNX Runtime and torch differ by ~1e-7 in the token confidences).
+ * @returns {number} spans whose rounded score differs
+ */
+function assertSameLine(found, expected, context) {
+  if (found === expected) return 0;
+  const a = JSON.parse(found);
+  const b = JSON.parse(expected);
+  assert.equal(a.spans.length, b.spans.length, context);
+  let flips = 0;
+  a.spans.forEach((span, i) => {
+    assert.ok(Math.abs(span.score - b.spans[i].score) <= TOLERANCE * 1.001, `${context}: ${span.score} vs ${b.spans[i].score}`);
+    flips += span.score !== b.spans[i].score;
+    a.spans[i].score = b.spans[i].score;
+  });
+  assert.deepEqual(a, b, context);
+  // and the rest of the line is byte-identical
+  assert.equal(found.replace(/"score": [^}]*/g, ""), expected.replace(/"score": [^}]*/g, ""), context);
+  return flips;
+}
+
 test("segmentation: the words and sentences Python finds, with the same code point offsets", () => {
   for (const { text, sentences: expected } of fixture.segmentation) {
     const found = sentences(text).map((sentence) => sentence.map(({ text, start, end }) => [text, start, end]));
@@ -74,16 +96,21 @@ for (const item of fixture.cases) {
       if (item.min_distinct_tags) assert.ok(kinds.size >= item.min_distinct_tags, `only ${kinds.size} distinct tags`);
     });
 
-    await t.test("predict lines and redaction", async () => {
+    await t.test("predict lines (scores to 1e-4) and redaction", async () => {
       const tagged = await tagger.predict(item.documents.map((doc) => doc.text));
+      let flips = 0;
+      let spans = 0;
       tagged.forEach((doc, d) => {
-        assert.equal(documentLine(doc), item.documents[d].line, item.documents[d].text);
+        flips += assertSameLine(documentLine(doc), item.documents[d].line, item.documents[d].text);
+        spans += doc.spans.length;
         if (item.documents[d].redacted !== undefined) {
           const { text, spans } = redactDocument(doc, item.placeholder ?? "[{type}]");
           assert.equal(text, item.documents[d].redacted);
           assert.deepEqual(spans, item.documents[d].span_map);
         }
       });
+      assert.ok(flips <= Math.max(2, spans / 100), `${flips} of ${spans} span scores rounded differently`);
+      t.diagnostic(`${spans} spans, ${flips} scores on the other side of a 4th-decimal rounding boundary`);
     });
   });
 }
