@@ -176,7 +176,7 @@ def cmd_redact(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from flair_modernbert.export import check_export_options
 
-    check_export_options(args.quantize, args.opset, args.exporter)  # before torch and the model are loaded
+    check_export_options(args.quantize, args.opset, args.exporter, not args.no_check)  # before torch and the model are loaded
     from flair_modernbert.export import export_tagger
 
     result = export_tagger(args.model, args.out, quantize=args.quantize, opset=args.opset, exporter=args.exporter,

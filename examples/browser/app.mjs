@@ -47,6 +47,7 @@ async function main() {
     label.append(box, " ", kind);
     $("types").append(label);
   }
+  window.flairTagger = tagger; // for scripts: await flairTagger.predict(["text"])
   status(`Model loaded in ${((performance.now() - started) / 1000).toFixed(1)} s: ${tagger.types.join(", ")}.`);
   $("redact").disabled = false;
 

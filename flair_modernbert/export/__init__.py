@@ -31,12 +31,25 @@ QUANTIZATIONS = ("int8",)
 EXPORTERS = ("torchscript", "dynamo")
 
 
-def check_export_options(quantize: Optional[str], opset: Optional[int], exporter: str) -> None:
-    """Refuse option values that cannot work, before a model is loaded.
+def check_export_options(quantize: Optional[str], opset: Optional[int], exporter: str, check: bool = True) -> None:
+    """Refuse option values that cannot work (or lack their packages), before a model is loaded.
 
     Raises:
-        ValueError: naming the option and what is accepted.
+        ValueError: naming the option and what is accepted, or the package to install.
     """
+    import importlib.util
+
+    needs = []
+    if quantize or check:
+        needs += ["onnx", "onnxruntime"]
+    if exporter == "dynamo":
+        needs.append("onnxscript")
+    absent = [name for name in needs if importlib.util.find_spec(name) is None]
+    if absent:
+        raise ValueError(
+            f"export needs {', '.join(absent)}: pip install 'flair-modernbert[export]'"
+            + (" onnxscript (for --exporter dynamo)" if "onnxscript" in absent else "")
+        )
     if quantize is not None and quantize not in QUANTIZATIONS:
         raise ValueError(f"--quantize {quantize!r}: choose one of {', '.join(QUANTIZATIONS)}")
     if exporter not in EXPORTERS:
@@ -89,7 +102,7 @@ def export_tagger(
     """
     from flair_modernbert.export.folder import check_output_dir, write_folder
 
-    check_export_options(quantize, opset, exporter)
+    check_export_options(quantize, opset, exporter, check)
     check_output_dir(Path(out), overwrite)
     if exporter == "dynamo" and opset is None:
         opset = 18

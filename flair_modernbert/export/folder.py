@@ -246,6 +246,9 @@ def write_folder(
                     f"the exported graph's emission scores differ from Flair's by {result.max_abs_diff:.2e} "
                     "(more than 1e-3); the export is wrong and was not kept. Please report this with the model's settings."
                 )
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(work, 0o777 & ~umask)  # mkdtemp made it private; the folder is meant to be served
         if out.exists():
             shutil.rmtree(out)
         work.rename(out)

@@ -94,11 +94,9 @@ class EmissionGraph(nn.Module):
             hidden = torch.stack(selected).mean(dim=0)
         else:
             hidden = torch.cat(selected, dim=-1)
-        if self.linear is not None:
+        if self.linear is not None:  # the tagger's own layer: the same arithmetic as Flair's
             return self.linear(hidden)
-        if self.first_last:
-            # rows [0, T) of weight read the first-subtoken half, rows [T, 2T) the last-subtoken half
-            return torch.nn.functional.linear(hidden, self.weight, self.bias)
+        # folded head; for first_last rows [0, T) read the first-subtoken half, rows [T, 2T) the last-subtoken half
         return torch.nn.functional.linear(hidden, self.weight, self.bias)
 
 

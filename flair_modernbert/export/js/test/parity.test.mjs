@@ -54,6 +54,18 @@ test("python values: round(x, 4), float repr, str.strip, json.loads + json.dumps
   for (const [text, expected] of fixture.python.json) assert.equal(dumps(loads(text)), expected, text);
 });
 
+test("int8 export: dtype q8 loads onnx/model_quantized.onnx and tags", async () => {
+  const item = fixture.cases.find((c) => c.int8);
+  if (!item) return;
+  const tagger = await loadTagger(item.folder, { dtype: "q8" });
+  const texts = item.documents.slice(0, 20).map((doc) => doc.text);
+  const tagged = await tagger.predict(texts);
+  assert.equal(tagged.length, texts.length);
+  const spans = tagged.flatMap((doc) => doc.spans);
+  assert.ok(spans.length > 0);
+  for (const span of spans) assert.ok(tagger.types.includes(span.type) && span.score > 0 && span.score <= 1);
+});
+
 for (const item of fixture.cases) {
   test(`${item.name}: ids, emissions, tags and predict lines equal the Python tagger's`, async (t) => {
     const tagger = await loadTagger(item.folder, item.options ?? {});
