@@ -32,6 +32,16 @@ SAMPLE = ROOT / "flair_modernbert" / "data" / "wnut17_sample" / "test.conll"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """The tiny models' matrices are too small for two threads to pay off; on a busy machine each of thousands of
+    small parallel regions waits for a second core, so these tests run on one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _require(condition: bool, reason: str) -> None:
     if condition:
         return
@@ -88,41 +98,51 @@ def _word_ids(tokenizer, words: list[str]) -> list[list[int]]:
     return grouped
 
 
-def _sentence_emissions(tagger, sentence) -> list[list[float]]:
+def _emissions(tagger, sentences) -> list[list[list[float]]]:
+    """The scores Flair's head gives each word (the linear layer's output), sentences in batches of 32."""
     captured = []
     handle = tagger.linear.register_forward_hook(lambda module, args, output: captured.append(output.detach()))
+    found = []
     try:
         with torch.no_grad():
-            tensor, lengths = tagger._prepare_tensors([sentence])
-            tagger.forward(tensor, lengths)
+            for i in range(0, len(sentences), 32):
+                batch = sentences[i : i + 32]
+                tensor, lengths = tagger._prepare_tensors(batch)
+                tagger.forward(tensor, lengths)
+                found += [captured[-1][j, : len(s)].double().tolist() for j, s in enumerate(batch)]
     finally:
         handle.remove()
-        sentence.clear_embeddings()
-    return captured[0][0, : len(sentence)].double().tolist()
+        for sentence in sentences:
+            sentence.clear_embeddings()
+    return found
 
 
 def reference_documents(tagger, texts: list[str], placeholder: str = "[{type}]") -> list[dict]:
-    """What the Python tagger computes for each text, tagged alone (context stays inside the text)."""
+    """What the Python tagger computes for each text; context stays inside a text, as predict intends."""
     from flair.data import Sentence
 
     tokenizer = tagger.embeddings.tokenizer
+    groups = [split_sentences(text) for text in texts]
+    flair_sentences = [[Sentence([word.text for word in group]) for group in doc] for doc in groups]
+    for doc in flair_sentences:
+        Sentence.set_context_for_sentences(doc)  # also for one sentence: no context from other texts
+    flat = [sentence for doc in flair_sentences for sentence in doc]
+    emissions = iter(_emissions(tagger, flat))
+    tagger.predict(flat, label_name="tags", force_token_predictions=True)
+    if tagger.embeddings.context_length:
+        # predict links the sentences of one-sentence lines to each other (flair's set_context_for_sentences
+        # skips only sentences already linked): tag each text alone so that context stays inside it
+        tagged = [tag_documents(tagger, [Document(text)])[0] for text in texts]
+    else:
+        tagged = tag_documents(tagger, [Document(text) for text in texts])
     documents = []
-    for text in texts:
-        groups = split_sentences(text)
-        flair_sentences = [Sentence([word.text for word in group]) for group in groups]
-        Sentence.set_context_for_sentences(flair_sentences)
-        emissions = [_sentence_emissions(tagger, sentence) for sentence in flair_sentences]
-        tags = []
-        if flair_sentences:
-            tagger.predict(flair_sentences, label_name="tags", force_token_predictions=True)
-            tags = [[token.get_label("tags").value for token in sentence] for sentence in flair_sentences]
-        (document,) = tag_documents(tagger, [Document(text)])
+    for text, doc_groups, doc_sentences, document in zip(texts, groups, flair_sentences, tagged):
         redacted, span_map = redact(document, placeholder)
         documents.append({
             "text": text,
-            "ids": [_word_ids(tokenizer, [word.text for word in group]) for group in groups],
-            "emissions": emissions,
-            "tags": tags,
+            "ids": [_word_ids(tokenizer, [word.text for word in group]) for group in doc_groups],
+            "emissions": [next(emissions) for _ in doc_sentences],
+            "tags": [[token.get_label("tags").value for token in sentence] for sentence in doc_sentences],
             "line": json.dumps(document.to_json(), ensure_ascii=False),
             "redacted": redacted,
             "span_map": span_map,
@@ -241,7 +261,7 @@ def test_predict_mjs_prints_what_predict_prints(node, crf_export):
     ]
     data = ("\n".join(lines) + "\n").encode("utf-8")
     python = subprocess.run([sys.executable, "-m", "flair_modernbert.cli", "predict", str(folder), "-", "--batch-size", "8"],
-                            input=data, capture_output=True, timeout=600)
+                            input=data, capture_output=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert python.returncode == 0, python.stderr.decode()[-3000:]
     js = subprocess.run([node, str(folder / "export" / "predict.mjs"), "-", "--batch-size", "8"], input=data,
                         capture_output=True, timeout=600)
