@@ -26,7 +26,6 @@ import logging
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import threading

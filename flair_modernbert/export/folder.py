@@ -81,7 +81,7 @@ class ExportResult:
             lines.append(f"  node_modules -> {self.node_modules}")
             lines.append(f"  try: echo 'Jane Doe moved to Berlin .' | node {self.folder / 'predict.mjs'} -")
         else:
-            lines.append(f"  next: (cd {self.folder} && npm ci) then: node {self.folder / 'predict.mjs'} FILE")
+            lines.append(f"  next: (cd {self.folder} && npm ci --omit=dev) then: node {self.folder / 'predict.mjs'} FILE")
         return "\n".join(lines)
 
 
@@ -158,7 +158,7 @@ final norm {str(spec.final_norm).lower()}, context {spec.context_length} words, 
 Node (prints what `flair-modernbert predict` prints for the same input):
 
 ```bash
-npm ci                      # once: installs the pinned @huggingface/transformers (see package.json)
+npm ci --omit=dev           # once: the pinned @huggingface/transformers (package-lock.json)
 node predict.mjs input.txt  # or - for stdin; --types person,location; --redact
 ```
 
@@ -168,7 +168,7 @@ Browser or Node, from JavaScript:
 import {{ loadTagger }} from "./tagger.mjs";
 const tagger = await loadTagger(new URL("./", import.meta.url).href{", { dtype: 'q8' }" if quantized else ""});
 const [doc] = await tagger.predict(["Jane Doe moved to Berlin ."]);
-const {{ text, spans }} = await tagger.redact("Jane Doe moved to Berlin .", ["person"]);
+const {{ text, spans }} = await tagger.redact("Jane Doe moved to Berlin .", {{ types: ["person"] }});
 ```
 
 JAVASCRIPT.md describes the module's options, long texts and the browser setup.

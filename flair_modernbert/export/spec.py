@@ -119,8 +119,8 @@ def export_spec(tagger: Any) -> ExportSpec:
             model_type = getattr(getattr(embeddings.model, "config", None), "model_type", "unknown")
             raise UnsupportedModelError(
                 f"the tagger's encoder is Flair's stock TransformerWordEmbeddings with a {model_type!r} model; "
-                "export supports ModernBertEmbeddings only (the browser side reproduces its tokenization, "
-                "packing-free windows and context rules, not stock Flair's truncation and striding for other "
+                "export supports ModernBertEmbeddings only (the JavaScript side reproduces its prefix-space "
+                "tokenization, windows and context rules, not stock Flair's truncation and striding for other "
                 "encoders). Train with a ModernBERT model to export."
             )
         raise UnsupportedModelError(
