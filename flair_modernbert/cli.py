@@ -21,35 +21,27 @@ logger = logging.getLogger("flair_modernbert.cli")
 
 def _setup_logging(verbose: bool) -> None:
     level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for handler in logging.getLogger().handlers:
         handler.setLevel(level)
-    # Flair logs training details at INFO to its own console handler; they always reach training.log, and the
-    # console only with -v
-    flair_logger = logging.getLogger("flair")
-    if "flair" in sys.modules:
-        _quiet_flair_console(level)
-    else:
-        flair_logger.addFilter(_LazyFlairConsole(level))
+    # Flair logs training details at INFO to its own console handler: they always reach training.log, the
+    # console only with -v. Flair is imported lazily, so its handler is set when its first record comes.
+    logging.getLogger("flair").addFilter(_FlairConsole(level))
 
 
-class _LazyFlairConsole(logging.Filter):
-    """Sets the level of Flair's console handler once Flair has created it (on its first record)."""
+class _FlairConsole(logging.Filter):
+    """Sets the level of Flair's console handler when Flair logs its first record, then removes itself."""
 
     def __init__(self, level: int) -> None:
         super().__init__()
         self.level = level
 
     def filter(self, record: logging.LogRecord) -> bool:
-        _quiet_flair_console(self.level)
+        from flair_modernbert.training.run import flair_console
+
         logging.getLogger("flair").removeFilter(self)
+        flair_console(self.level)
         return True
-
-
-def _quiet_flair_console(level: int) -> None:
-    for handler in logging.getLogger("flair").handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-            handler.setLevel(level)
 
 
 def _out(text: str = "", stream: Optional[TextIO] = None) -> None:
@@ -63,11 +55,25 @@ def _seeds(value: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"--seeds takes comma-separated integers, got {value!r}") from error
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return number
+def _number(kind: type, low: float, high: Optional[float] = None, low_open: bool = False,
+            what: str = "") -> Callable[[str], Any]:
+    """An argparse type: a number of ``kind`` in [low, high] (``(low, high]`` with ``low_open``)."""
+    bounds = f"> {low}" if low_open else f">= {low}" if high is None else f"from {low} to {high}"
+    expected = f"a number {bounds}" + (f" ({what})" if what else "")
+
+    def parse(value: str) -> Any:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}") from None
+        if number < low or (low_open and number == low) or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return number
+
+    return parse
+
+
+_positive = _number(int, 1)
 
 
 def _open_input(path: str) -> tuple[BinaryIO, str, Optional[int]]:
@@ -207,19 +213,29 @@ def cmd_augment(args: argparse.Namespace) -> int:
 def cmd_ablate(args: argparse.Namespace) -> int:
     from flair_modernbert.config import load_ablation
 
+    if args.backend == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ValueError("--backend ray needs Ray: pip install 'flair-modernbert[cluster]'")
     definition = load_ablation(args.definition)  # every variant checked before torch is imported
     from flair_modernbert.experiments.ablation import run_ablation
 
     result = run_ablation(definition, output_dir=args.output, announce=lambda line: _out(line),
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, backend=args.backend, address=args.address,
+                          gpus_per_run=args.gpus_per_run, cpus_per_run=args.cpus_per_run)
     _out(result.markdown())
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from flair_modernbert.experiments.bench import run_benchmark_command
+    from flair_modernbert.experiments.bench import run_benchmark_command, run_long_command
 
-    run_benchmark_command(args, command="flair-modernbert bench " + " ".join(sys.argv[2:]), announce=_out)
+    command = "flair-modernbert bench " + " ".join(sys.argv[2:])
+    if args.long:
+        run_long_command(args, command=command, announce=_out)
+    else:
+        run_benchmark_command(args, command=command, announce=_out)
     return 0
 
 
@@ -331,6 +347,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("definition", type=Path, help="ablation file, e.g. augment/wnut17-smoke.yaml")
     p.add_argument("--output", type=Path, default=None,
                    help="output folder (default: the file's output_dir, else runs/ablation-<file name>)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local: the runs one after the other in this process; ray: each run a Ray task "
+                        "(pip install 'flair-modernbert[cluster]')")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="with --backend ray: a running Ray cluster (auto, HOST:6379 or ray://HOST:10001); "
+                        "default: start a Ray instance on this machine for the ablation")
+    p.add_argument("--gpus-per-run", type=_number(float, 0, 1, what="a run trains on one GPU; 0.5 lets two share one"), default=0, metavar="N",
+                   help="with --backend ray: GPUs reserved per run, 0 to 1 (0.5: two runs share a GPU)")
+    p.add_argument("--cpus-per-run", type=_number(float, 0, low_open=True), default=None, metavar="N",
+                   help="with --backend ray: CPUs reserved per run, also its torch threads (default: 1)")
     p.set_defaults(func=cmd_ablate)
 
     p = _command(sub, "bench", "speed and memory: stock Flair (padded) vs ModernBertEmbeddings (unpadded)")
@@ -352,6 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
     p.add_argument("--seed", type=int, default=0, help="batch shuffling seed")
     p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
+    p.add_argument("--long", default=None, metavar="N,N,...",
+                   help="instead: one sequence per length (subtokens, e.g. 1024,2048,4096,8192), ModernBertEmbeddings "
+                        "vs the HF model's padded sdpa forward, and the document-mode cost of a long document")
+    p.add_argument("--document-sentences", type=int, default=71,
+                   help="with --long: sentences of the document-mode measurement (0 skips it)")
     p.set_defaults(func=cmd_bench)
     return parser
 

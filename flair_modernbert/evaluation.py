@@ -284,8 +284,11 @@ def evaluate_tagger(
                 sentence.remove_labels(PREDICTED)
 
 
-def format_side_by_side(original: EvaluationResult, lowercased: Optional[EvaluationResult] = None) -> str:
-    """A text table of P/R/F1/support per row (micro, macro, each type), with the lower-cased scores and ΔF1."""
+def format_side_by_side(
+    original: EvaluationResult, lowercased: Optional[EvaluationResult] = None, other: str = "lower-cased"
+) -> str:
+    """A text table of P/R/F1/support per row (micro, macro, each type), beside a second evaluation of the same
+    sentences (``other``: lower-cased by default, or as whole documents) and ΔF1."""
     from tabulate import tabulate
 
     names = sorted(set(original.per_class) | set(lowercased.per_class if lowercased else {}))
@@ -293,9 +296,9 @@ def format_side_by_side(original: EvaluationResult, lowercased: Optional[Evaluat
             ("macro avg", original.macro, lowercased.macro if lowercased else None)]
     rows += [(name, original.per_class.get(name), lowercased.per_class.get(name) if lowercased else None)
              for name in names]
-    headers = ["", "P", "R", "F1", "support"]
+    headers = ["", "original P" if lowercased is not None else "P", "R", "F1", "support"]
     if lowercased is not None:
-        headers += ["lower-cased P", "R", "F1", "ΔF1"]
+        headers += [f"{other} P", "R", "F1", "ΔF1"]
     table = []
     for name, first, second in rows:
         first = first or _zero_scores()

@@ -6,11 +6,11 @@ expressions over Unicode properties, written identically in Python (``regex``) a
 
 - **Separators** belong to no word: white space (``\\t \\n \\v \\f \\r``, U+0085, U+00A0, U+1680, U+2000–U+200A,
   U+2028, U+2029, U+202F, U+205F, U+3000), control characters (``\\p{Cc}``), invisible format characters
-  (``\\p{Cf}``: zero-width space and joiners, BOM, direction marks) and variation selectors that follow no
-  character (U+FE00–U+FE0F, U+E0100–U+E01EF; after a character they belong to it, as combining marks do). A
+  (``\\p{Cf}``: zero-width space and joiners, BOM, direction marks) and variation selectors (U+FE00–U+FE0F,
+  U+E0100–U+E01EF), wherever they stand: ``❤️`` is the word ``❤`` and a separator, ``Smith︎`` is ``Smith``. A
   name after twelve zero-width spaces, or after emoji with U+FE0F, starts at its first letter.
-- **Words**: an optional ``@``/``#`` (handles, hashtags), then letters, digits and combining marks
-  (``[\\p{L}\\p{N}\\p{M}]+``), with inner ``'``, ``’``, ``-``, ``_``, ``.`` or ``@`` joining such runs
+- **Words**: an optional ``@``/``#`` (handles, hashtags), then letters, digits and combining marks other than
+  variation selectors (``[\\p{L}\\p{N}\\p{M}]+``), with inner ``'``, ``’``, ``-``, ``_``, ``.`` or ``@`` joining such runs
   (``O'Neil``, ``Jean-Luc``, ``e.g``, ``jane.doe@mail``); or a URL (``http://``, ``https://``, ``www.`` up to the
   next separator, without trailing punctuation).
 - Any other character (punctuation, symbols, emoji) is a word of its own, with the combining marks after it.
@@ -34,12 +34,14 @@ SEPARATOR = (
     r"\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
     r"\p{Cc}\p{Cf}\uFE00-\uFE0F\U000E0100-\U000E01EF"
 )
-_CORE = r"[\p{L}\p{N}\p{M}]"
+#: variation selectors only choose a glyph: they belong to no word, even right after a letter or an emoji
+_SELECTORS = r"\uFE00-\uFE0F\U000E0100-\U000E01EF"
+_CORE = r"(?:(?![" + _SELECTORS + r"])[\p{L}\p{N}\p{M}])"
 #: One word (see the module docstring); tried in this order.
 WORD = (
     r"(?:https?://|www\.)[^" + SEPARATOR + r"]*[^" + SEPARATOR + r".,;:!?'\")\]}>]"
     r"|[@#]?" + _CORE + r"+(?:['’\-_.@]" + _CORE + r"+)*"
-    r"|[^" + SEPARATOR + r"]\p{M}*"
+    r"|[^" + SEPARATOR + r"](?:(?![" + _SELECTORS + r"])\p{M})*"
 )
 #: A word that ends a sentence.
 SENTENCE_END = r"^[.!?…。！？]+$"

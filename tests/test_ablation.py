@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from flair_modernbert.experiments.ablation import AblationError, load_ablation, read_ablation_csv, run_ablation, summarize
 from flair_modernbert.cli import main
-from flair_modernbert.training.run import RunResult
+from flair_modernbert.config import ConfigError, load_ablation
+from flair_modernbert.evaluation import EvaluationResult
+from flair_modernbert.experiments.ablation import read_ablation_csv, run_ablation, summarize
+from flair_modernbert.training import RunResult, RunResults
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "augment" / "wnut17-smoke.yaml"
@@ -25,22 +27,23 @@ def _write(tmp_path, text):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("recipe: RECIPE\nvariants: [{name: a}]\nseed: [1]\n", "unknown key 'seed'; valid keys: recipe, set, seeds"),
-        ("recipe: RECIPE\nvariants: [{name: a}, {name: a}]\n", "the names a repeat"),
+        ("recipe: RECIPE\nvariants: [{name: a}]\nseed: [1]\n", "seed: unknown key; did you mean 'seeds'?"),
+        ("recipe: RECIPE\nvariants: [{name: a}, {name: a}]\n", "variants: the names a repeat"),
         ("recipe: RECIPE\nbaseline: b\nvariants: [{name: a}]\n", "baseline: 'b' is not a variant; variants: a"),
         ("recipe: RECIPE\nvariants: [{name: a, set: [training.max_epoch=2]}]\n",
-         "variant 'a': .*training.max_epoch"),
-        ("recipe: RECIPE\nvariants: [{name: a, augmentation: [{type: shout}]}]\n", "variant 'a': .*shout"),
-        ("recipe: RECIPE\nseeds: [1, 1]\nvariants: [{name: a}]\n", r"seeds: \[1, 1\] repeats a seed"),
-        ("recipe: RECIPE\nvariants: [{name: a, sets: []}]\n", r"variants\[0\]: unknown key 'sets'"),
-        ("recipe: nowhere.yaml\nvariants: [{name: a}]\n", "nowhere.yaml does not exist"),
+         "variant 'a': .*training.max_epoch: unknown key; did you mean 'max_epochs'"),
+        ("recipe: RECIPE\nvariants: [{name: a, augmentation: [{type: shout}]}]\n",
+         r"variants\[0\]\.augmentation\.ops\[0\]\.type: expected one of .*'shout'"),
+        ("recipe: RECIPE\nseeds: [1, 1]\nvariants: [{name: a}]\n", r"seeds: seeds must be distinct, got \[1, 1\]"),
+        ("recipe: RECIPE\nvariants: [{name: a, sets: []}]\n", r"variants\[0\]\.sets: unknown key"),
+        ("recipe: nowhere.yaml\nvariants: [{name: a}]\n", "recipe: .*nowhere.yaml does not exist"),
     ],
 )
 def test_bad_definitions_name_file_and_key(tmp_path, text, message):
     path = _write(tmp_path, text)
-    with pytest.raises((AblationError, FileNotFoundError), match=message) as error:
+    with pytest.raises(ConfigError, match=message) as error:
         load_ablation(path)
-    assert str(path) in str(error.value) or "nowhere" in str(error.value)
+    assert str(error.value).startswith(f"{path}: ")
 
 
 def test_the_shipped_definitions_validate():
@@ -48,12 +51,25 @@ def test_the_shipped_definitions_validate():
     assert [v.name for v in smoke.variants] == ["baseline", "+lowercase", "+swap", "+noise", "+dice", "all"]
     assert smoke.baseline == "baseline" and len(smoke.seeds) >= 2
     real = load_ablation(ROOT / "augment" / "ontonotes5-base.yaml")
-    assert real.recipe.name == "ontonotes5-base-crf.yaml" and len(real.seeds) >= 3
+    assert Path(real.recipe).name == "ontonotes5-base-crf.yaml" and len(real.seeds) >= 3
+
+
+def _scores(micro, person=None):
+    entry = {"precision": micro, "recall": micro, "f1": micro, "support": 1}
+    per_class = {"person": {**entry, "f1": person}} if person is not None else {}
+    return EvaluationResult.from_dict({"micro": entry, "macro": entry, "per_class": per_class})
 
 
 def _run(seed, micro, person, lower):
-    return RunResult(Path("."), seed, {"micro_f1": micro, "lowercased_micro_f1": lower,
-                                        "test": {"per_class": {"person": {"f1": person}}}})
+    results = RunResults(seed, "corpus", "ner", "random:tiny", "crf", "ce", 1, 10, test=_scores(micro, person),
+                         test_lowercased=_scores(lower))
+    return RunResult(Path("."), seed, results)
+
+
+def _row(markdown, name):
+    """The cells of a variant's row in a Markdown table."""
+    line = next(line for line in markdown.splitlines() if line.startswith(f"| {name} "))
+    return [cell.strip() for cell in line.strip("|").split("|")]
 
 
 def test_comparison_arithmetic_is_mean_std_delta_and_the_two_std_rule(tmp_path):
@@ -73,14 +89,31 @@ def test_comparison_arithmetic_is_mean_std_delta_and_the_two_std_rule(tmp_path):
     assert variant.metrics["lowercased_micro_f1"].significant is True
     assert variant.metrics["lowercased_micro_f1"].p_value < 0.01
     markdown = result.markdown()
-    assert "| +lowercase | 2 | 0.5200 ± 0.0141 | 0.4200 ± 0.0141 | 0.6100 ± 0.0141 |" in markdown
-    assert "+0.3000 *" in markdown and "| baseline | 2 |" in markdown
+    assert _row(markdown, "+lowercase")[:5] == ["+lowercase", "2", "0.5200 ± 0.0141", "0.4200 ± 0.0141", "0.6100 ± 0.0141"]
+    assert _row(markdown, "+lowercase")[-1].startswith("+0.3000 *") and _row(markdown, "baseline")[1] == "2"
     paths = result.write()
     rows = read_ablation_csv(paths["csv"])
     assert [r["variant"] for r in rows] == ["baseline", "+lowercase"]
     assert float(rows[1]["lowercased_micro_f1_delta"]) == pytest.approx(0.30)
     assert rows[1]["micro_f1_significant"] == "false" and rows[1]["lowercased_micro_f1_significant"] == "true"
     assert paths["png"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_near_zero_scores_are_never_marked_significant(tmp_path):
+    # random-weight smoke runs: F1 near 0 with tiny spread must not earn a star
+    runs = {"baseline": [_run(1, 0.0001, 0.0, 0.0), _run(2, 0.0002, 0.0, 0.0)],
+            "v": [_run(1, 0.0030, 0.0, 0.0), _run(2, 0.0031, 0.0, 0.0)]}
+    metric = summarize(runs, "baseline", tmp_path).variants[1].metrics["micro_f1"]
+    assert metric.delta == pytest.approx(0.0029) and metric.significant is False
+
+
+def test_error_bars_stay_inside_zero_and_one(tmp_path):
+    # mean 0.255, std 0.35: a plain ± std bar would reach -0.1
+    result = summarize({"b": [_run(1, 0.01, 0.0, 0.0), _run(2, 0.5, 0.0, 0.0)]}, "b", tmp_path)
+    below, above = result.error_bars("micro_f1")
+    mean = result.variants[0].metrics["micro_f1"].mean
+    assert mean - below[0] == pytest.approx(0.0) and above[0] == pytest.approx(result.variants[0].metrics["micro_f1"].std)
+    assert result.write()["png"].read_bytes()[:4] == b"\x89PNG"
 
 
 def test_one_seed_gives_deltas_without_a_significance_claim(tmp_path):

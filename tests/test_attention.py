@@ -3,7 +3,7 @@ import logging
 import pytest
 import torch
 
-from flair_modernbert import attention
+from flair_modernbert.encoder import attention
 from flair_modernbert.encoder.attention import resolve_backend, varlen_attention
 from flair_modernbert.encoder.packing import pack_sequences
 
@@ -114,3 +114,20 @@ def test_cuda_backends_on_cpu_say_so(name):
 def test_unknown_backend_is_named():
     with pytest.raises(ValueError, match="attention_backend='flash' is unknown"):
         resolve_backend("flash", torch.device("cpu"))
+
+
+@pytest.mark.parametrize("window", [(64, 64), (-1, -1)], ids=["local", "global"])
+def test_a_long_sequence_never_builds_n_by_n_scores(window):
+    """4,096 tokens: n x n scores of 2 heads would take 128 MiB; local layers use their band, global layers the
+    fused kernel that 4-D inputs get."""
+    torch.manual_seed(3)
+    n = 4096
+    q, k, v = (torch.randn(n, 2, 8) for _ in range(3))
+    packed = pack_sequences([[0] * n])
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        out = varlen_attention(q, k, v, packed.cu_seqlens, n, packed.seqlens, window)
+    largest = max(event.cpu_memory_usage for event in prof.events())
+    assert largest < 32 * 2**20, f"an operation allocated {largest / 2**20:.0f} MiB"
+    head = slice(1000, 1100)  # exact on a slice of queries against the dense reference
+    ref = _reference(q, k, v, packed.seqlens, window)
+    assert (out[head] - ref[head]).abs().max() < 1e-5

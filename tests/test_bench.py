@@ -33,3 +33,30 @@ def test_bench_cli_writes_json(tmp_path, wnut_sample_dir, capsys):
     assert "| inference | ModernBertEmbeddings |" in printed and "Command: `flair-modernbert bench" in printed
     data = json.loads(out.read_text())
     assert data["speedup"]["inference"] > 0 and data["setup"]["attention_backend"] == "sdpa"
+
+
+def test_bench_defaults_work_and_stderr_stays_clean(capfd):
+    """README's `flair-modernbert bench` with the default data (the shipped sample), tiny for speed."""
+    assert cli.main(["bench", "--size", "tiny", "--batches", "2", "--mode", "inference"]) == 0
+    captured = capfd.readouterr()
+    assert "| inference | ModernBertEmbeddings |" in captured.out and "wnut17_sample/train.conll" in captured.out
+    assert "profiler_start" not in captured.err and "CPUAllocator" not in captured.err
+
+
+def test_too_little_data_is_named_before_any_model_is_built(tmp_path, wnut_sample_dir, capsys):
+    code = cli.main(["bench", "--size", "large", "--data", str(wnut_sample_dir / "test.conll"), "--batch-size", "64"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "7 batches of 64 sentences need 448 sentences, but" in err and "test.conll has 200" in err
+
+
+def test_long_sequences_are_compared_on_the_same_ids(tmp_path, capsys):
+    out = tmp_path / "long.json"
+    assert cli.main(["bench", "--long", "200,300", "--size", "tiny", "--document-sentences", "12",
+                     "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "HF padded sdpa s" in printed and "Document mode" in printed
+    data = json.loads(out.read_text())
+    assert [row["subtokens"] for row in data["long"]] == [200, 300]
+    assert all(row["ours_seconds"] > 0 and row["hf_peak_mib"] is not None for row in data["long"])
+    assert data["document"]["sentences"] == 12 and data["document"]["one_pass_seconds"] > 0

@@ -2,7 +2,7 @@
 
 import json
 import os
-import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,46 +12,6 @@ import pytest
 from flair_modernbert.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-
-NAMES = [["John", "Smith"], ["Mary", "Jones"], ["Anna"], ["Peter", "Brown"], ["Lisa", "Miller"]]
-PLACES = [["Paris"], ["Berlin"], ["New", "York"], ["London"]]
-TEMPLATES = ["My name is {P} .", "I live in {L} .", "{P} lives in {L} .", "Please call {P} today .",
-             "We met {P} in {L} ."]
-
-
-def _write_names_corpus(folder: Path) -> Path:
-    """A small, learnable corpus: a few names and places in a few templates (BIO, tab-separated)."""
-    rng = random.Random(0)
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, count in (("train", 80), ("dev", 20), ("test", 20)):
-        lines = []
-        for _ in range(count):
-            for word in rng.choice(TEMPLATES).split():
-                if word in ("{P}", "{L}"):
-                    kind, words = ("PER", rng.choice(NAMES)) if word == "{P}" else ("LOC", rng.choice(PLACES))
-                    lines += [f"{w}\t{'B' if i == 0 else 'I'}-{kind}" for i, w in enumerate(words)]
-                else:
-                    lines.append(f"{word}\tO")
-            lines.append("")
-        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def names_model(tmp_path_factory):
-    """The quickstart recipe trained on the names corpus until it knows it (15 epochs, ~10 s)."""
-    base = tmp_path_factory.mktemp("names")
-    corpus = _write_names_corpus(base / "corpus")
-    out = base / "model"
-    code = main([
-        "train", str(ROOT / "recipes" / "quickstart.yaml"),
-        "--set", f"corpus.path={corpus}", "--set", "corpus.train_file=train.txt",
-        "--set", "corpus.dev_file=dev.txt", "--set", "corpus.test_file=test.txt",
-        "--set", "training.max_epochs=15", "--output", str(out),
-    ])
-    assert code == 0
-    return out, corpus
-
 
 def test_train_prints_tensorboard_location_first_and_learns(names_model, capsys):
     out, _ = names_model
@@ -68,6 +28,10 @@ def test_train_cli_first_line(tmp_path, capsys):
     assert lines[0] == f"TensorBoard logs: {tmp_path / 'tensorboard'}  (view with: tensorboard --logdir {tmp_path / 'tensorboard'})"
     assert any(line.startswith("epoch 1/1: train loss") and "dev micro F1" in line for line in lines)
     assert lines[-1] == f"model and reports written to {tmp_path}"
+    # without -v the console stays short, and training.log still holds Flair's full log
+    log = (tmp_path / "training.log").read_text(encoding="utf-8")
+    assert "EPOCH 1 done: loss" in log and "corpus" in log and "test micro F1" in log
+    assert not any("EPOCH 1 done" in line for line in lines)
 
 
 def test_redact_fixed_example(names_model, tmp_path, capsys):
@@ -174,3 +138,30 @@ def test_augment_writes_inspectable_files_with_the_config_seed(wnut_sample_dir, 
     assert main(["augment", str(wnut_sample_dir), str(other), "--config", str(config), "--seed", "5"]) == 0
     assert "(seed 5," in capsys.readouterr().out
     assert (other / "train.conll").read_bytes() != (first / "train.conll").read_bytes()
+
+
+def test_every_option_explains_itself():
+    from flair_modernbert.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert set(commands) == {"train", "evaluate", "predict", "redact", "augment", "ablate", "bench"} or "export" in commands
+    for name, command in commands.items():
+        for action in command._actions:
+            if action.dest != "help":
+                assert action.help, f"{name} {action.dest} has no help text"
+
+
+def test_help_imports_nothing_heavy():
+    """`flair-modernbert --help` must not load torch, flair or transformers (it ran 7 s before)."""
+    code = ("import sys; from flair_modernbert.cli import build_parser; import flair_modernbert.config; "
+            "build_parser().format_help(); "
+            "print(sorted(m for m in ('torch', 'flair', 'transformers', 'datasets') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+
+
+def test_readme_commands_write_only_under_runs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for match in re.finditer(r"--span-map (\S+)", readme):
+        assert match.group(1).startswith("runs/"), match.group(0)

@@ -13,7 +13,6 @@ from flair_modernbert.evaluation import (
     evaluate_tagger,
     format_side_by_side,
     lowercase_copy,
-    spans_to_iob2,
 )
 
 
@@ -57,13 +56,6 @@ def test_seqeval_scores_hand_checked():
     assert result.macro["f1"] == pytest.approx(7 / 12)
     assert result.main_score == result.micro["f1"] and result.sentences == 3
     assert "PER" in result.report and "micro avg" in result.report
-
-
-def test_iob2_tags_keep_adjacent_entities_apart():
-    sentence = _sentence("Anna Bob and Carl", [(0, 1, "PER"), (1, 2, "PER"), (3, 4, "PER")])
-    assert spans_to_iob2(sentence, "ner") == ["B-PER", "B-PER", "O", "B-PER"]
-    longer = _sentence("New York City hall", [(0, 3, "LOC")])
-    assert spans_to_iob2(longer, "ner") == ["B-LOC", "I-LOC", "I-LOC", "O"]
 
 
 def test_adjacent_entities_merged_by_the_tagger_are_two_errors():

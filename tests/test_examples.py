@@ -38,9 +38,9 @@ def test_train_and_redact_trains_saves_loads_and_redacts(monkeypatch, capsys, tm
     assert re.fullmatch(r"test micro F1 \d\.\d{3}, lower-cased test \d\.\d{3}", out[0])
     assert (tmp_path / "final-model.pt").is_file()
     originals = ["Call me tomorrow , Steve Jobs lives in Palo Alto .", "nothing to hide here"]
-    assert len(out) == 3
+    assert len(out) == 4 and out[3] == f"model, reports and training.log in {tmp_path}"
     # whatever the tiny random model finds, putting the span texts back gives the original documents
-    for line, original in zip(out[1:], originals):
+    for line, original in zip(out[1:3], originals):
         redacted, spans = line.split(" <- ")
         for text, placeholder in ast.literal_eval(spans):
             assert placeholder in redacted and text in original

@@ -9,8 +9,8 @@ from flair.models.sequence_tagger_utils.viterbi import ViterbiLoss
 
 from flair_modernbert import ModernBertEmbeddings
 from flair_modernbert.tagging.losses import dice_loss
-from flair_modernbert.config.recipe import EmbeddingsConfig, TaggerConfig
-from flair_modernbert.tagging.build import DiceSequenceTagger, build_embeddings, build_tagger, expand_class_weights
+from flair_modernbert.config import EmbeddingsConfig, TaggerConfig
+from flair_modernbert.tagging import DiceSequenceTagger, build_embeddings, build_tagger, expand_class_weights
 
 
 def _span_dictionary(*types):
@@ -76,10 +76,9 @@ def test_dice_alone_with_a_crf_head_is_refused(embeddings):
             build_tagger(embeddings, _span_dictionary("PER"), "ner", TaggerConfig(head=head, loss="dice"))
 
 
-def test_class_weights_with_plain_crf_loss_are_refused(embeddings):
-    config = TaggerConfig(head="crf", loss="ce", class_weights={"PER": 2.0})
+def test_class_weights_with_plain_crf_loss_are_refused_by_the_config():
     with pytest.raises(ValueError, match="CRF likelihood cannot be weighted"):
-        build_tagger(embeddings, _span_dictionary("PER"), "ner", config)
+        TaggerConfig(head="crf", loss="ce", class_weights={"PER": 2.0})
 
 
 def test_class_weights_expand_types_to_their_tags_and_reach_flair(embeddings):

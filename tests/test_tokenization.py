@@ -78,3 +78,11 @@ def test_flair_tokens_get_the_documented_subtokens(tiny_model_dir):
     for index, token in enumerate(sentence):
         got = [tokenizer.convert_ids_to_tokens(i) for i, w in zip(ids, word_ids) if w == index]
         assert got == tokenizer.tokenize(" " + token.text)
+
+
+def test_the_random_models_tokenizer_learned_merges_from_the_shipped_sample(tiny_model_dir):
+    """A BPE trained on no text spells every word byte by byte; the sample gives common words one subtoken."""
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    ensure_prefix_space(tokenizer)
+    assert len(tokenizer) > 1000
+    assert word_subtokens(tokenizer, ["the", "and"]) == [["Ġthe"], ["Ġand"]]

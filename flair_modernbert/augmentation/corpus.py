@@ -223,7 +223,7 @@ def augment_sentences(
 
 def augment_corpus(
     corpus: Corpus,
-    config: Union[AugmentationConfig, Augmenter, list, dict],
+    config: Union[AugmentationConfig, Augmenter, list, dict, str, Path],
     label_type: str = "ner",
     seed: Optional[int] = None,
     ratio: Optional[float] = None,
@@ -234,8 +234,8 @@ def augment_corpus(
 
     Args:
         corpus: a Flair corpus with span labels of ``label_type``.
-        config: an augmentation section (:class:`~flair_modernbert.config.AugmentationConfig`, or its list or
-            mapping form) or a ready
+        config: an augmentation section (:class:`~flair_modernbert.config.AugmentationConfig`, its list or
+            mapping form, or a YAML file's path) or a ready
             :class:`Augmenter`. Mention banks for swap are built from ``corpus.train`` only.
         label_type: the span label type holding the entities.
         seed: the seed; when ``None``, the recipe's seed, else 0.

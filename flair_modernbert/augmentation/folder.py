@@ -20,7 +20,7 @@ from flair.datasets import ColumnCorpus, SentenceDataset
 
 from flair_modernbert.augmentation.corpus import AugmentationReport, augment_corpus
 from flair_modernbert.augmentation.io import write_column_file
-from flair_modernbert.config import AugmentationConfig, augmentation_from, load_augmentation
+from flair_modernbert.config import AugmentationConfig, augmentation_from
 from flair_modernbert.tags import TAG_FORMATS
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def augment_folder(
         raise ValueError(f"columns: needs a 'text' column and a {label_type!r} column, got {columns}")
     plain = columns == {0: "text", 1: label_type}
 
-    recipe = load_augmentation(config) if isinstance(config, (str, Path)) else augmentation_from(config)
+    recipe = augmentation_from(config)
     logger.info("reading %s", in_dir / train_file)
     train = _read_split(in_dir, train_file, columns)
     corpus = Corpus(train=SentenceDataset(train), dev=None, test=None, name=str(in_dir), sample_missing_splits=False)

@@ -116,6 +116,10 @@ def _message(error: Mapping[str, Any], valid_keys: Sequence[str]) -> str:
     if kind in bounds:
         sign, name = bounds[kind]
         return f"must be {sign} {ctx[name]}, got {value!r}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_pattern_mismatch":
+        return f"must not be blank, got {shown(value)}"
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length', 1)} item(s), got {shown(value)}"
     if kind in ("value_error", "assertion_error") and "error" in ctx:
@@ -136,7 +140,7 @@ def config_error(
         error: the ``ValidationError``.
         source: the file the configuration came from.
         overrides: dotted key -> ``--set`` text of each override applied.
-        valid_keys: ``loc -> keys`` for unknown-key messages.
+        valid_keys: ``pydantic loc of the parent -> its keys``, for unknown-key messages.
         strip: ``loc -> loc`` that removes union tags (pydantic puts the tag of a discriminated union in the loc).
     """
     first = error.errors(include_url=False)[0]
@@ -147,7 +151,7 @@ def config_error(
     if first["type"] in ("union_tag_invalid", "union_tag_not_found"):
         loc.append(first.get("ctx", {}).get("discriminator", "'type'").strip("'"))
     key = dotted(loc)
-    keys = list(valid_keys(tuple(loc[:-1]), loc[-1] if loc else "")) if valid_keys and first["type"] == "extra_forbidden" else []
+    keys = list(valid_keys(first["loc"][:-1])) if valid_keys and first["type"] == "extra_forbidden" else []
     message = _message(first, keys)
     override = override_for(key, overrides)
     suffix = f" (set by override '{override}')" if override else ""

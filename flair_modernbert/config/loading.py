@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _CORPORA = {"flair": FlairCorpus, "column": ColumnCorpus, "hf": HFCorpus}
+_NO_TYPE = type("_NoType", (), {"annotation": None})()
 _TAGGED = {"corpus": _CORPORA, "ops": {"lowercase": None, "swap": None, "char_noise": None}}
 
 
@@ -66,13 +67,18 @@ def _models(annotation: Any) -> list[type[BaseModel]]:
     return [model for arg in get_args(annotation) for model in _models(arg)]
 
 
-def _unknown_key(root: type[BaseModel], loc: tuple, name: str) -> str:
+def _valid_keys(root: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """The keys of the model at ``loc`` (pydantic's location, union tags included) below ``root``."""
     current: list[type[BaseModel]] = [root]
     for part in loc:
-        if isinstance(part, str):
-            current = [m for cls in current if part in cls.model_fields for m in _models(cls.model_fields[part].annotation)]
-    keys = [key for cls in current[:1] for key in cls.model_fields]
-    return f"unknown key{did_you_mean(name, keys)} Valid keys: {', '.join(keys)}."
+        if not isinstance(part, str):
+            continue
+        tagged = [cls for cls in current if part in get_args(cls.model_fields.get("type", _NO_TYPE).annotation)]
+        if tagged:  # a union tag picks the variant
+            current = tagged
+            continue
+        current = [m for cls in current if part in cls.model_fields for m in _models(cls.model_fields[part].annotation)]
+    return [key for cls in current[:1] for key in cls.model_fields]
 
 
 def _corpus_key(data: Any, name: str) -> str:
@@ -92,6 +98,13 @@ def _validate(
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         loc = _strip_tags(first["loc"])
+        if first["type"] == "missing" and loc[:1] == ["corpus"] and len(loc) == 2 and isinstance(data, dict):
+            kind = (data.get("corpus") or {}).get("type")
+            key = f"corpus.{loc[1]}"
+            override = override_for(key, overrides)
+            suffix = f" (set by override '{override}')" if override else ""
+            raise ConfigError(f"{source}: {key}: required for corpus type '{kind}'{suffix}", key=key, source=source,
+                              override=override) from None
         if first["type"] == "extra_forbidden" and loc[:1] == ["corpus"] and len(loc) == 2:
             key = f"corpus.{loc[1]}"
             message = _corpus_key(data.get("corpus") if isinstance(data, dict) else None, loc[1])
@@ -99,7 +112,7 @@ def _validate(
             suffix = f" (set by override '{override}')" if override else ""
             raise ConfigError(f"{source}: {key}: {message}{suffix}", key=key, source=source, override=override) from None
         raise config_error(
-            error, source, overrides, valid_keys=lambda parent, name: _unknown_key(cls, tuple(parent), name),
+            error, source, overrides, valid_keys=lambda parent: _valid_keys(cls, parent),
             strip=_strip_tags,
         ) from None
 
@@ -211,15 +224,20 @@ class _AugmentationFile(Section):
 def augmentation_from(
     data: Any, source: str = "<augmentation>", base_dir: Optional[Union[str, os.PathLike]] = None
 ) -> AugmentationConfig:
-    """Validate an augmentation section (list or mapping form); an ``AugmentationConfig`` is returned as is.
+    """Validate an augmentation section (list or mapping form, or a YAML file's path); an ``AugmentationConfig``
+    is returned as is.
 
     Args:
-        data: the section.
+        data: the section, or the path of a file holding it (see :func:`load_augmentation`).
         source: names it in error messages.
         base_dir: the folder relative gazetteer paths are relative to; ``None`` = the current directory.
     """
     if isinstance(data, AugmentationConfig):
         return data
+    if isinstance(data, os.PathLike) or (
+        isinstance(data, str) and (data.endswith((".yaml", ".yml")) or Path(data).is_file())
+    ):
+        return load_augmentation(data)
     base = Path(base_dir).resolve() if base_dir is not None else None
     wrapped = _validate(_AugmentationFile, {"augmentation": data}, source, base, {})
     return wrapped.augmentation

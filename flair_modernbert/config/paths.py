@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Optional, Union
 
-from flair_modernbert.encoder.random_models import RANDOM_PREFIX
+from flair_modernbert.encoder.random_models import is_random_name
 
 __all__ = ["PACKAGE_PREFIX", "package_dir", "resolve_path", "looks_like_path"]
 
@@ -53,7 +53,7 @@ def looks_like_path(model: str, base_dir: Optional[Path]) -> bool:
     It is when it starts with ``./``, ``../``, ``/``, ``~``, ``$`` or ``package:``, or when a folder of that
     name exists in ``base_dir``.
     """
-    if model.startswith(RANDOM_PREFIX):
+    if is_random_name(model):
         return False
     if model.startswith((PACKAGE_PREFIX, "./", "../", ".\\", "..\\", "/", "~", "$")) or model in (".", ".."):
         return True

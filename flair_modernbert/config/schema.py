@@ -43,7 +43,7 @@ from pydantic import (
 from flair_modernbert.config.errors import FieldIssue, shown
 from flair_modernbert.config.paths import looks_like_path, resolve_path
 from flair_modernbert.encoder.options import BACKENDS, POOLINGS
-from flair_modernbert.encoder.random_models import MODEL_SIZES, RANDOM_PREFIX
+from flair_modernbert.encoder.random_models import check_model_name
 
 __all__ = [
     "CORPUS_TYPES",
@@ -55,6 +55,7 @@ __all__ = [
     "ColumnCorpus",
     "HFCorpus",
     "CorpusConfig",
+    "DocumentsConfig",
     "EmbeddingsConfig",
     "TaggerConfig",
     "TrainingConfig",
@@ -152,6 +153,22 @@ def _sample(value: Any) -> Optional[Union[int, float]]:
     return value
 
 
+class DocumentsConfig(Section):
+    """``corpus.documents``: train on whole documents, and score the test set as whole documents too.
+
+    Training sequences are consecutive sentences of one document (CoNLL ``-DOCSTART-`` with
+    ``document_separator``, a Hugging Face ``document_column``, or the sentences Flair links in a file), as
+    many as fit ``max_subtokens``.
+
+    Attributes:
+        max_subtokens: subtokens of one sequence; ``None`` (default): the encoder's window (8,192 for ModernBERT).
+        synthetic: the corpus has no documents: build them from shuffled sentences (seeded by ``corpus.seed``).
+    """
+
+    max_subtokens: Optional[Annotated[int, Field(ge=8)]] = None
+    synthetic: bool = False
+
+
 class _Corpus(Section):
     """Keys of every corpus type.
 
@@ -159,12 +176,15 @@ class _Corpus(Section):
         label_type: the label layer that holds the entity spans. Default ``ner``.
         sample: keep only part of every split, for smoke runs: a float in (0, 1] keeps that fraction, an
             integer N >= 1 keeps at most N sentences per split. Default ``None`` (everything).
-        seed: seed of every random choice made while loading (the sample, a dev/test split carved from train).
+        seed: seed of every random choice made while loading (the sample, a dev/test split carved from train,
+            synthetic documents).
+        documents: train and score on whole documents (see :class:`DocumentsConfig`); ``None``: sentences.
     """
 
     label_type: Annotated[str, Field(min_length=1, pattern=r"\S")] = "ner"
     sample: Annotated[Optional[Union[int, float]], PlainValidator(_sample)] = None
     seed: int = 0
+    documents: Optional[DocumentsConfig] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -282,6 +302,9 @@ class HFCorpus(_Corpus):
         label_names: names of integer tags when the dataset has no ``ClassLabel`` feature.
         splits: Flair split (``train``/``dev``/``test``) -> dataset split name. Default: ``train``,
             ``validation`` (or ``dev``), ``test``, each where present.
+        document_column: a column whose value names each row's document (consecutive rows with the same value
+            are one document, whose sentences give each other context). Default ``None``: a split is one
+            sequence of linked rows, as Flair links the sentences of a file.
         tag_scheme, strict_tags: as for ``column``.
     """
 
@@ -293,6 +316,7 @@ class HFCorpus(_Corpus):
     tags_column: str = "ner_tags"
     label_names: Optional[list[str]] = None
     splits: Optional[dict[Literal["train", "dev", "test"], str]] = None
+    document_column: Optional[str] = None
     tag_scheme: Annotated[Literal["BIO", "IOB1", "BIOES"], _any_case("BIO", "IOB1", "BIOES")] = "BIO"
     strict_tags: bool = True
 
@@ -350,7 +374,7 @@ class EmbeddingsConfig(Section):
     """
 
     model: Annotated[str, Field(min_length=1, pattern=r"\S")] = "answerdotai/ModernBERT-base"
-    layers: Annotated[str, BeforeValidator(_layers), Field(pattern=r"^(all|\s*-?\d+\s*(,\s*-?\d+\s*)*)$")] = "-1"
+    layers: Annotated[str, BeforeValidator(_layers)] = "-1"
     layer_mean: bool = True
     subtoken_pooling: Literal[POOLINGS] = "first"  # type: ignore[valid-type]
     use_context: Annotated[Union[bool, int, str], PlainValidator(_use_context)] = 64
@@ -360,12 +384,17 @@ class EmbeddingsConfig(Section):
     final_norm: bool = False
     allow_long_sentences: bool = True
 
+    @field_validator("layers")
+    @classmethod
+    def _layer_list(cls, value: str) -> str:
+        if value != "all" and not re.fullmatch(r"\s*-?\d+\s*(,\s*-?\d+\s*)*", value):
+            raise ValueError(f"expected 'all' or layer indices such as '-1' or '-1,-2', got {value!r}")
+        return value
+
     @field_validator("model")
     @classmethod
     def _model(cls, value: str, info: ValidationInfo) -> str:
-        if value.startswith(RANDOM_PREFIX) and value[len(RANDOM_PREFIX) :] not in MODEL_SIZES:
-            choices = ", ".join(RANDOM_PREFIX + size for size in MODEL_SIZES)
-            raise ValueError(f"unknown random model {value!r}; use one of {choices}")
+        check_model_name(value)
         base = _base_dir(info, "embeddings.model")
         if looks_like_path(value, base):
             return str(resolve_path(value, base))
@@ -461,9 +490,16 @@ class TrainingConfig(Section):
     mixed_precision: bool = False
     seeds: Seeds = Field(default_factory=lambda: [42])
     deterministic: bool = False
-    device: Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")] = "auto"
+    device: str = "auto"
     train_with_dev: bool = False
     save_checkpoints: bool = False
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
+            raise ValueError(f"expected auto, cpu, cuda or cuda:N, got {value!r}")
+        return value
 
     @field_validator("mini_batch_chunk_size")
     @classmethod

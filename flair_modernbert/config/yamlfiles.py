@@ -6,6 +6,7 @@ return the *string* ``'5e-6'``) and rejects duplicate keys. Errors name the file
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any, Union
@@ -44,9 +45,11 @@ _Loader.add_implicit_resolver(
 )
 
 
-def yaml_value(text: str) -> Any:
-    """Parse YAML text with the project's loader."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+def yaml_value(text: str, name: str = "<text>") -> Any:
+    """Parse YAML text with the project's loader (``name`` appears in error marks)."""
+    stream = io.StringIO(text)
+    stream.name = name  # PyYAML names the source in its error marks
+    return yaml.load(stream, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def read_yaml(path: Union[str, Path], what: str = "file") -> Any:
@@ -66,7 +69,7 @@ def read_yaml(path: Union[str, Path], what: str = "file") -> Any:
         line = raw[: error.start].count(b"\n") + 1
         raise ConfigError(f"{file}: line {line}: not valid UTF-8 ({error.reason})", source=str(file)) from None
     try:
-        return yaml_value(text)
+        return yaml_value(text, str(file))
     except yaml.YAMLError as error:
         raise ConfigError(f"{file}: not valid YAML: {error}", source=str(file)) from None
 

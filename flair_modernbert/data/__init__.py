@@ -3,6 +3,7 @@ Face datasets, and their per-split summaries."""
 
 from flair_modernbert.data.columns import CorpusFormatError, check_column_file, check_tags
 from flair_modernbert.data.corpora import flair_loader, load_corpus
+from flair_modernbert.data.documents import document_sequences, documents_of, pack_documents
 from flair_modernbert.data.summary import CorpusSummary, SplitSummary, summarize_corpus
 
 __all__ = [
@@ -11,6 +12,9 @@ __all__ = [
     "SplitSummary",
     "check_column_file",
     "check_tags",
+    "document_sequences",
+    "documents_of",
+    "pack_documents",
     "flair_loader",
     "load_corpus",
     "summarize_corpus",

@@ -222,14 +222,16 @@ def _hf_splits(cfg: HFCorpus, data: Any, source: str) -> dict[str, str]:
 
 
 def _hf_sentences(cfg: HFCorpus, dataset: Any, names: Optional[list[str]], where: str) -> list[Sentence]:
-    for key in ("tokens_column", "tags_column"):
+    for key in ("tokens_column", "tags_column", "document_column"):
         column = getattr(cfg, key)
-        if column not in dataset.column_names:
+        if column is not None and column not in dataset.column_names:
             raise ValueError(
                 f"corpus.{key}: {where} has no column {column!r}; it has {', '.join(dataset.column_names)}"
             )
     problems: list[tuple[int, str]] = []
     sentences: list[Sentence] = []
+    document_ids: list[Any] = []
+    documents = dataset[cfg.document_column] if cfg.document_column else None
     empty = 0
     checker = TagChecker(cfg.tag_scheme, cfg.strict_tags)
     for row, (words, raw_tags) in enumerate(zip(dataset[cfg.tokens_column], dataset[cfg.tags_column])):
@@ -260,12 +262,18 @@ def _hf_sentences(cfg: HFCorpus, dataset: Any, names: Optional[list[str]], where
         if problems:
             continue
         sentences.append(add_spans(Sentence(words), spans_from_tags(tags), cfg.label_type))
+        document_ids.append(documents[row] if documents is not None else None)
     if problems:
         # rows are 0-based dataset indices; say so, since they stand where a line number would
         raise CorpusFormatError(where, problems, what="dataset split (rows are 0-based)", unit="row")
     if empty:
         logger.warning("%s: %d empty row(s) skipped", where, empty)
-    Sentence.set_context_for_sentences(sentences)
+    # rows give each other context within a document (the whole split when there is no document column)
+    start = 0
+    for end in range(1, len(sentences) + 1):
+        if end == len(sentences) or document_ids[end] != document_ids[start]:
+            Sentence.set_context_for_sentences(sentences[start:end])
+            start = end
     return sentences
 
 

@@ -10,9 +10,11 @@ sequences), with an optional symmetric sliding window ``(left, right)``: query `
     PyTorch's own ``torch.nn.attention.varlen.varlen_attn`` (CUDA, fp16/bf16, torch >= 2.10; its
     ``window_size`` covers the local layers; it has no attention dropout).
 ``sdpa``
-    the packed fallback for CPU and everything else: one ``scaled_dot_product_attention`` call per sequence,
-    and for sliding windows longer sequences are cut into query blocks that only see their band of keys, so
-    memory stays ``O(length * window)``. Exact in any dtype; never builds a ``(total x total)`` mask.
+    the packed fallback for CPU and everything else: one 4-D ``scaled_dot_product_attention`` call per
+    sequence (so torch takes its fused flash/memory-efficient kernels, not the math kernel's ``n x n`` scores);
+    for sliding windows a sequence longer than the window is cut into query blocks that only see their band of
+    keys, all blocks in one batched call, so memory stays ``O(length * window)``. Exact in any dtype; never
+    builds a ``(total x total)`` mask, nor an ``n x n`` one for local layers.
 
 The flash kernels need fp16/bf16. Given fp32 tensors (no autocast), they run in bf16 and cast back, as
 transformers' own ModernBERT flash-attention path does; choose ``sdpa`` for fp32-exact results on CUDA.
@@ -33,8 +35,6 @@ from flair_modernbert.encoder.options import BACKENDS
 logger = logging.getLogger(__name__)
 
 
-# sequences up to this length get one banded mask; longer ones are processed block by block
-_DENSE_BAND_MAX = 1024
 _logged: set[tuple[str, str]] = set()
 
 
@@ -181,46 +181,55 @@ def _torch_varlen(q, k, v, cu_seqlens, max_seqlen, window, scale):
     return out if orig is None else out.to(orig)
 
 
-def _band_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, left: int, right: int) -> torch.Tensor:
-    diff = k_pos[None, :] - q_pos[:, None]
-    return (diff >= -left) & (diff <= right)
-
-
 def _sdpa_packed(q, k, v, seqlens, window, dropout_p, scale):
     left, right = window
     local = left >= 0 or right >= 0
-    left = left if left >= 0 else 1 << 30
-    right = right if right >= 0 else 1 << 30
     pieces = []
     start = 0
     for n in seqlens:
-        qs, ks, vs = (t[start : start + n].transpose(0, 1) for t in (q, k, v))  # (heads, n, dim)
+        # (1, heads, n, dim): torch's fused kernels take 4-D input; 3-D input falls back to the math kernel,
+        # which builds the whole heads x n x n score matrix
+        qs, ks, vs = (t[start : start + n].transpose(0, 1).unsqueeze(0) for t in (q, k, v))
         if not local or (n - 1 <= left and n - 1 <= right):
             out = F.scaled_dot_product_attention(qs, ks, vs, dropout_p=dropout_p, scale=scale)
-        elif n <= _DENSE_BAND_MAX:
-            pos = torch.arange(n, device=q.device)
-            mask = _band_mask(pos, pos, left, right)
-            out = F.scaled_dot_product_attention(qs, ks, vs, attn_mask=mask, dropout_p=dropout_p, scale=scale)
         else:
-            out = _sdpa_blocked_band(qs, ks, vs, left, right, dropout_p, scale)
-        pieces.append(out.transpose(0, 1))
+            out = _sdpa_banded(qs, ks, vs, left, right, dropout_p, scale)
+        pieces.append(out[0].transpose(0, 1))
         start += n
     return torch.cat(pieces, dim=0)
 
 
-def _sdpa_blocked_band(qs, ks, vs, left, right, dropout_p, scale):
-    n = qs.shape[1]
-    block = max(64, max(left, right))
-    outs = []
-    for q0 in range(0, n, block):
-        q1 = min(n, q0 + block)
-        k0, k1 = max(0, q0 - left), min(n, q1 + right)
-        mask = _band_mask(
-            torch.arange(q0, q1, device=qs.device), torch.arange(k0, k1, device=qs.device), left, right
-        )
-        outs.append(
-            F.scaled_dot_product_attention(
-                qs[:, q0:q1], ks[:, k0:k1], vs[:, k0:k1], attn_mask=mask, dropout_p=dropout_p, scale=scale
-            )
-        )
-    return torch.cat(outs, dim=1)
+def _sdpa_banded(qs, ks, vs, left, right, dropout_p, scale):
+    """Sliding-window attention of one sequence in query blocks, all blocks in one batched call.
+
+    Queries are cut into blocks of ``block``; block ``i`` sees the keys from ``i * block - left`` to
+    ``(i + 1) * block + right``: scores take ``n * (block + left + right)`` entries, never ``n * n``.
+    """
+    _, heads, n, dim = qs.shape
+    block = max(32, left + right)
+    blocks = -(-n // block)
+    span = block + left + right
+    pad_end = blocks * block - n
+    # keys and values padded so that block i's keys are rows [i * block, i * block + span)
+    kp, vp = (F.pad(t, (0, 0, left, right + pad_end)) for t in (ks, vs))
+    kb, vb = (t.unfold(2, span, block).permute(0, 2, 1, 4, 3) for t in (kp, vp))  # (1, blocks, heads, span, dim)
+    qb = F.pad(qs, (0, 0, 0, pad_end)).view(1, heads, blocks, block, dim).transpose(1, 2)
+    # query a of a block sees padded key c when a <= c <= a + left + right, and the key exists
+    a = torch.arange(block, device=qs.device)[:, None]
+    c = torch.arange(span, device=qs.device)[None, :]
+    band = (c >= a) & (c <= a + left + right)
+    key_pos = torch.arange(blocks, device=qs.device)[:, None] * block + c[0][None, :] - left
+    valid_key = (key_pos >= 0) & (key_pos < n)
+    query_pos = torch.arange(blocks, device=qs.device)[:, None] * block + a[:, 0][None, :]
+    # a padded query row attends to every existing key: its output is thrown away, and no row is all-masked
+    # (an all-masked row gives NaN, whose gradient would poison the others)
+    mask = (band[None] | (query_pos >= n)[:, :, None]) & valid_key[:, None, :]  # (blocks, block, span)
+    out = F.scaled_dot_product_attention(
+        qb.reshape(blocks, heads, block, dim),
+        kb.reshape(blocks, heads, span, dim),
+        vb.reshape(blocks, heads, span, dim),
+        attn_mask=mask[:, None],
+        dropout_p=dropout_p,
+        scale=scale,
+    )
+    return out.view(1, blocks, heads, block, dim).transpose(1, 2).reshape(1, heads, blocks * block, dim)[:, :, :n]

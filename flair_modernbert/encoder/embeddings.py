@@ -13,8 +13,10 @@ For the same tokenization, layers and pooling, the word embeddings equal stock F
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Any, Optional, Union
+import random
+from typing import Any, Iterator, Optional, Union
 
 import flair
 import torch
@@ -26,6 +28,7 @@ from transformers import PretrainedConfig
 from transformers.tokenization_utils_base import LARGE_INTEGER
 
 from flair_modernbert.encoder.attention import check_backend_name, resolve_backend
+from flair_modernbert.encoder.documents import document_of, plan_windows
 from flair_modernbert.encoder.random_models import model_type_of, resolve_model_name
 from flair_modernbert.encoder.packing import pack_padded
 from flair_modernbert.encoder.pooling import gather_word_embeddings
@@ -209,8 +212,70 @@ class ModernBertEmbeddings(TransformerWordEmbeddings):
     def _add_embeddings_internal(self, sentences: list[Sentence]) -> None:
         # an empty sentence has no word to embed
         non_empty = [s for s in sentences if len(s) > 0]
-        if non_empty:
+        if non_empty and self.document_context:
+            self._embed_documents(non_empty)
+        elif non_empty:
             super()._add_embeddings_internal(non_empty)
+
+    # ------------------------------------------------------------------------------------------ documents
+    @contextlib.contextmanager
+    def _without_context(self) -> Iterator[None]:
+        saved = self.context_length
+        self.context_length = 0
+        try:
+            yield
+        finally:
+            self.context_length = saved
+
+    def _subtokens_per_sentence(self, document: list[Sentence]) -> list[int]:
+        words = [token.text for sentence in document for token in sentence]
+        counts = [0] * len(words)
+        encoding = self.tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+        for word_id in encoding.word_ids():
+            if word_id is not None:
+                counts[word_id] += 1
+        lengths, start = [], 0
+        for sentence in document:
+            lengths.append(sum(counts[start : start + len(sentence)]))
+            start += len(sentence)
+        return lengths
+
+    def _embed_documents(self, sentences: list[Sentence]) -> None:
+        """``use_context="document"``: encode each document of the batch once (see :mod:`.documents`)."""
+        # as Flair does for the per-sentence path: sentences without context are one document, in batch order
+        Sentence.set_context_for_sentences(sentences)
+        documents: dict[tuple[int, ...], tuple[list[Sentence], list[Sentence]]] = {}
+        alone: list[Sentence] = []
+        for sentence in sentences:
+            document = document_of(sentence, self.respect_document_boundaries)
+            key = tuple(id(s) for s in document)
+            documents.setdefault(key, (document, []))[1].append(sentence)
+        budget = self.tokenizer.model_max_length - self.tokenizer.num_special_tokens_to_add()
+        # (window sentence, [(sentence of the batch, index of its first token in the window)])
+        windows: list[tuple[Sentence, list[tuple[Sentence, int]]]] = []
+        for document, batch in documents.values():
+            # context dropout in training drops a document's context as a whole
+            if self.training and self.context_dropout > 0 and random.random() < self.context_dropout:
+                alone += batch
+                continue
+            position = {id(s): i for i, s in enumerate(document)}
+            by_index = {position[id(s)]: s for s in batch}
+            plan, too_long = plan_windows(self._subtokens_per_sentence(document), sorted(by_index), budget)
+            alone += [by_index[i] for i in too_long]
+            for window in plan:
+                part = document[window.start : window.end]
+                starts = [0]
+                for sentence in part[:-1]:
+                    starts.append(starts[-1] + len(sentence))
+                tokens = [Token(token.text) for sentence in part for token in sentence]
+                served = [(by_index[i], starts[i - window.start]) for i in window.served]
+                windows.append((Sentence(tokens), served))
+        with self._without_context():
+            super()._add_embeddings_internal([window for window, _ in windows] + alone)
+        for window, served in windows:
+            for sentence, first in served:
+                for token, source in zip(sentence, window.tokens[first : first + len(sentence)]):
+                    token.set_embedding(self.name, source.get_embedding([self.name]))
 
     # ------------------------------------------------------------------------------------------ forward
     def _backend(self, device: torch.device) -> str:

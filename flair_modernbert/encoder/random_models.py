@@ -74,7 +74,7 @@ _BUILD_VERSION = 1
 
 def sample_corpus_dir() -> Path:
     """The folder of the WNUT-17 sample shipped with the package (CC-BY 4.0, see its README)."""
-    return Path(__file__).parent / "data" / "wnut17_sample"
+    return Path(__file__).resolve().parent.parent / "data" / "wnut17_sample"
 
 
 def _sample_texts() -> list[str]:
@@ -110,6 +110,9 @@ def train_tokenizer(
     from transformers import PreTrainedTokenizerFast
 
     corpus = list(texts) if texts is not None else _sample_texts()
+    if not corpus:
+        # a BPE trained on nothing has no merges: every word would be spelled out byte by byte
+        raise ValueError(f"no texts to train the tokenizer on (the shipped sample is read from {sample_corpus_dir()})")
     backend = Tokenizer(models.BPE())
     backend.normalizer = normalizers.NFC()
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
@@ -199,13 +202,27 @@ def build_random_modernbert(
     return output
 
 
+def check_model_name(model: str) -> str:
+    """``model`` unchanged, or a ``ValueError`` for a ``random:<size>`` with an unknown size."""
+    if model.startswith(RANDOM_PREFIX) and model[len(RANDOM_PREFIX) :] not in MODEL_SIZES:
+        raise ValueError(
+            f"unknown random model {model!r}; use one of " + ", ".join(RANDOM_PREFIX + s for s in MODEL_SIZES)
+        )
+    return model
+
+
 #: Written into every model folder :func:`build_random_modernbert` makes.
 MARKER_FILE = "RANDOM_WEIGHTS.md"
 
 
+def is_random_name(model: str) -> bool:
+    """Whether ``model`` is a ``random:<size>`` name (built on first use, not a path or a hub id)."""
+    return model.startswith(RANDOM_PREFIX)
+
+
 def is_random_model(model: str) -> bool:
     """Whether ``model`` names a random-weight model: ``random:<size>``, or a folder this module built."""
-    return model.startswith(RANDOM_PREFIX) or (Path(model) / MARKER_FILE).is_file()
+    return is_random_name(model) or (Path(model) / MARKER_FILE).is_file()
 
 
 def cache_dir() -> Path:
@@ -225,13 +242,7 @@ def resolve_model_name(model: str, seed: int = 0) -> str:
     """
     if not model.startswith(RANDOM_PREFIX):
         return model
-    size = model[len(RANDOM_PREFIX) :]
-    if size not in MODEL_SIZES:
-        raise ValueError(
-            f"Unknown random model {model!r}; use one of "
-            + ", ".join(RANDOM_PREFIX + s for s in MODEL_SIZES)
-            + ", a local ModernBERT directory or a Hugging Face id such as 'answerdotai/ModernBERT-base'."
-        )
+    size = check_model_name(model)[len(RANDOM_PREFIX) :]
     target = cache_dir() / f"random-{size}-seed{seed}-v{_BUILD_VERSION}"
     if (target / "config.json").exists() and (target / "tokenizer.json").exists():
         return str(target)

@@ -62,19 +62,17 @@ class BenchReport:
 
     def table(self) -> str:
         """A Markdown table of the results."""
-        lines = [
-            "| mode | embeddings | sentences/s | subtokens/s | peak memory (MiB) | speed-up |",
-            "|---|---|---:|---:|---:|---:|",
-        ]
+        from tabulate import tabulate
+
+        rows = []
         for r in self.results:
             speedup = self.speedup(r.mode) if r.variant == "unpadded" else None
-            lines.append(
-                f"| {r.mode} | {'stock Flair (padded)' if r.variant == 'stock' else 'ModernBertEmbeddings'} "
-                f"| {r.sentences_per_s:.1f} | {r.subtokens_per_s:.0f} "
-                f"| {'-' if r.peak_mib is None else f'{r.peak_mib:.0f}'} "
-                f"| {'' if speedup is None else f'{speedup:.2f}x'} |"
-            )
-        return "\n".join(lines)
+            rows.append([r.mode, "stock Flair (padded)" if r.variant == "stock" else "ModernBertEmbeddings",
+                         f"{r.sentences_per_s:.1f}", f"{r.subtokens_per_s:.0f}",
+                         "-" if r.peak_mib is None else f"{r.peak_mib:.0f}", "" if speedup is None else f"{speedup:.2f}x"])
+        headers = ["mode", "embeddings", "sentences/s", "subtokens/s", "peak memory (MiB)", "speed-up"]
+        return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True,
+                        colalign=("left", "left", "right", "right", "right", "right"))
 
     def to_dict(self) -> dict:
         return {
@@ -143,11 +141,29 @@ def _training_step(embeddings, words: list[list[str]], device, precision, projec
     embeddings.model.zero_grad(set_to_none=True)
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Send what C++ code writes to file descriptor 2 (the profiler's start/stop lines) to /dev/null."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
 def _cpu_peak_mib(run: Callable[[], None]) -> float:
     """Peak of live CPU tensor memory during ``run``, from the profiler's allocation events."""
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _quiet_native_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         run()
     # self usage excludes children, so summing it over all events in time order tracks live memory
     live = peak = 0
@@ -356,3 +372,184 @@ def run_benchmark_command(args: Any, command: str, announce: Callable[[str], Non
     if args.json:
         args.json.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
     return report
+
+
+# ------------------------------------------------------------------------------------------------ long sequences
+@dataclass
+class LongResult:
+    """One long sequence, embedded by ModernBertEmbeddings and by the HF model's own padded forward."""
+
+    subtokens: int
+    ours_seconds: float
+    ours_peak_mib: Optional[float]
+    hf_seconds: float
+    hf_peak_mib: Optional[float]
+
+
+@dataclass
+class DocumentResult:
+    """A many-sentence document in ``use_context="document"`` mode vs one pass over the whole document."""
+
+    sentences: int
+    subtokens: int
+    document_mode_seconds: float
+    one_pass_seconds: float
+
+    @property
+    def ratio(self) -> float:
+        return self.document_mode_seconds / self.one_pass_seconds
+
+
+def _words_of_length(tokenizer: Any, pool: list[str], subtokens: int, seed: int) -> list[str]:
+    """Words from ``pool`` whose tokenization (special tokens included) is exactly ``subtokens`` long."""
+    rng = random.Random(seed)
+
+    def length(words: list[str]) -> int:
+        return len(tokenizer(words, is_split_into_words=True)["input_ids"])
+
+    words: list[str] = []
+    # about one subtoken and a half per word: grow in steps, then trim and pad with one-subtoken words
+    while length(words) < subtokens:
+        words += [rng.choice(pool) for _ in range(max(1, (subtokens - length(words)) // 2))]
+    while len(words) > 1 and length(words) > subtokens:
+        words.pop()
+    # pad with a word that is one subtoken on its own
+    filler = next((w for w in pool if len(tokenizer([w], is_split_into_words=True, add_special_tokens=False)
+                                          ["input_ids"]) == 1), None)
+    while filler is not None and length(words) < subtokens:
+        words.append(filler)
+    if length(words) != subtokens:
+        raise ValueError(f"could not build a sequence of exactly {subtokens} subtokens")
+    return words
+
+
+def run_long_benchmark(
+    lengths: Sequence[int],
+    model: Optional[str] = None,
+    size: str = "base",
+    device: Optional[str] = None,
+    measure_memory: bool = True,
+    document_sentences: int = 71,
+    seed: int = 0,
+    announce: Callable[[str], None] = logger.info,
+) -> tuple[list[LongResult], Optional[DocumentResult]]:
+    """Seconds and peak memory of one long sequence per length: ModernBertEmbeddings (unpadded, layer -1) vs
+    the Hugging Face ModernBertModel's own forward (``attn_implementation="sdpa"``) on the same ids; then the
+    document-mode cost of a many-sentence document.
+
+    Args:
+        lengths: subtokens per sequence (special tokens included), e.g. ``[1024, 2048, 4096, 8192]``.
+        model: a ModernBERT directory or id; ``None`` builds ``random:<size>``.
+        size: shape of the random model.
+        device: ``cpu``, ``cuda``...; default cuda when available.
+        measure_memory: run the separate peak-memory passes.
+        document_sentences: sentences of the document-mode measurement (0 skips it).
+        seed: word sampling seed.
+        announce: receives a line per measurement.
+    """
+    import flair
+    from flair.data import Sentence
+
+    from flair_modernbert.encoder.embeddings import ModernBertEmbeddings
+    from flair_modernbert.encoder.random_models import resolve_model_name, sample_corpus_dir
+
+    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    flair.device = target
+    path = resolve_model_name(model or f"random:{size}")
+    ours = ModernBertEmbeddings(path, layers="-1", allow_long_sentences=True)
+    ours.to(target)
+    ours.eval()
+    hf = ours.model  # the same module, run through transformers' padded forward
+    limit = ours.tokenizer.model_max_length
+    if max(lengths) > limit:
+        raise ValueError(f"--long: {max(lengths)} subtokens exceed the model's window of {limit}")
+    pool = [w for sentence in read_sentences(sorted(sample_corpus_dir().glob("*.conll"))) for w in sentence]
+
+    def timed(run: Callable[[], None]) -> float:
+        _sync(target)
+        start = time.perf_counter()
+        run()
+        _sync(target)
+        return time.perf_counter() - start
+
+    warm = pool[:32]  # first calls pay one-time costs (allocator, kernels): not timed
+    warm_ids = ours.tokenizer(warm, is_split_into_words=True, return_tensors="pt")["input_ids"].to(target)
+    with torch.no_grad():
+        ours.embed(Sentence(list(warm)))
+        hf(input_ids=warm_ids, attention_mask=torch.ones_like(warm_ids))
+    results = []
+    for length in lengths:
+        words = _words_of_length(ours.tokenizer, pool, length, seed)
+        ids = ours.tokenizer(words, is_split_into_words=True, return_tensors="pt")["input_ids"].to(target)
+
+        def run_ours() -> None:
+            with torch.no_grad():
+                ours.embed(Sentence(list(words)))
+
+        def run_hf() -> None:
+            with torch.no_grad():
+                hf(input_ids=ids, attention_mask=torch.ones_like(ids))
+
+        ours_seconds, hf_seconds = timed(run_ours), timed(run_hf)
+        ours_peak = _peak_mib(run_ours, target) if measure_memory else None
+        hf_peak = _peak_mib(run_hf, target) if measure_memory else None
+        results.append(LongResult(int(ids.shape[1]), ours_seconds, ours_peak, hf_seconds, hf_peak))
+        announce(f"{ids.shape[1]} subtokens: ours {ours_seconds:.1f} s, HF {hf_seconds:.1f} s")
+
+    document = None
+    if document_sentences:
+        sentences = read_sentences(sample_corpus_dir() / "train.conll")[:document_sentences]
+        whole = [w for s in sentences for w in s]
+        documented = ModernBertEmbeddings(path, layers="-1", use_context="document")
+        documented.model = ours.model  # same weights
+        documented.eval()
+
+        def run_document() -> None:
+            batch = [Sentence(list(s)) for s in sentences]
+            Sentence.set_context_for_sentences(batch)
+            with torch.no_grad():
+                documented.embed(batch)
+
+        def run_once() -> None:
+            with torch.no_grad():
+                ours.embed(Sentence(list(whole)))
+
+        subtokens = len(ours.tokenizer(whole, is_split_into_words=True)["input_ids"])
+        document = DocumentResult(len(sentences), subtokens, timed(run_document), timed(run_once))
+        announce(f"document of {len(sentences)} sentences: {document.ratio:.2f}x one pass")
+    return results, document
+
+
+def render_long_markdown(results: Sequence[LongResult], document: Optional[DocumentResult], command: str,
+                         setup: str) -> str:
+    """The long-sequence results as a Markdown section."""
+    from tabulate import tabulate
+
+    def mib(value: Optional[float]) -> str:
+        return "-" if value is None else f"{value:.0f}"
+
+    rows = [[r.subtokens, f"{r.ours_seconds:.2f}", mib(r.ours_peak_mib), f"{r.hf_seconds:.2f}", mib(r.hf_peak_mib),
+             f"{r.hf_seconds / r.ours_seconds:.2f}x"] for r in results]
+    headers = ["subtokens", "ModernBertEmbeddings s", "peak MiB", "HF padded sdpa s", "peak MiB", "speed-up"]
+    lines = [f"Command: `{command}`", "", setup, "", tabulate(rows, headers=headers, tablefmt="github")]
+    if document is not None:
+        lines += ["", f"Document mode (`use_context=\"document\"`): {document.sentences} sentences, {document.subtokens} "
+                      f"subtokens: {document.document_mode_seconds:.2f} s, one pass over the whole document "
+                      f"{document.one_pass_seconds:.2f} s ({document.ratio:.2f}x)."]
+    return "\n".join(lines)
+
+
+def run_long_command(args: Any, command: str, announce: Callable[[str], None]) -> None:
+    """``flair-modernbert bench --long 1024,2048,...``."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    lengths = [int(x) for x in args.long.split(",") if x.strip()]
+    results, document = run_long_benchmark(lengths, model=args.model, size=args.size, device=args.device,
+                                           measure_memory=not args.no_memory, seed=args.seed,
+                                           document_sentences=args.document_sentences)
+    setup = (f"Model: {args.model or 'random:' + args.size}; device {args.device or 'auto'}, "
+             f"{torch.get_num_threads()} threads, fp32, torch {torch.__version__}; one sequence per length.")
+    announce(render_long_markdown(results, document, command, setup))
+    if args.json:
+        data = {"long": [asdict(r) for r in results], "document": asdict(document) if document else None}
+        args.json.write_text(json.dumps(data, indent=2), encoding="utf-8")

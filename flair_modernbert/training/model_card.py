@@ -18,22 +18,21 @@ logger = logging.getLogger(__name__)
 __all__ = ["render_model_card", "write_model_card"]
 
 
-def scores_table(test: EvaluationResult, lowercased: Optional[EvaluationResult]) -> str:
-    """Markdown table: micro, macro and each type with P/R/F1/support (and the lower-cased F1)."""
+def scores_table(test: EvaluationResult, others: dict[str, Optional[EvaluationResult]]) -> str:
+    """Markdown table: micro, macro and each type with P/R/F1/support, and the F1 of other evaluations of the
+    same test set (``{"lower-cased F1": result, "documents F1": result}``; ``None`` ones are left out)."""
     from tabulate import tabulate
 
-    rows = [("micro avg", test.micro, lowercased.micro if lowercased else None),
-            ("macro avg", test.macro, lowercased.macro if lowercased else None)]
-    rows += [(name, values, lowercased.per_class.get(name) if lowercased else None)
-             for name, values in sorted(test.per_class.items())]
-    headers = ["", "precision", "recall", "F1", "support"] + (["lower-cased F1"] if lowercased else [])
-    table = []
-    for name, values, lower in rows:
-        row = [name, f"{values['precision']:.4f}", f"{values['recall']:.4f}", f"{values['f1']:.4f}",
-               str(int(values["support"]))]
-        if lowercased:
-            row.append(f"{lower['f1']:.4f}" if lower else "–")
-        table.append(row)
+    others = {title: result for title, result in others.items() if result is not None}
+
+    def f1(result: EvaluationResult, name: str) -> str:
+        values = {"micro avg": result.micro, "macro avg": result.macro}.get(name) or result.per_class.get(name)
+        return f"{values['f1']:.4f}" if values else "–"
+
+    rows = [("micro avg", test.micro), ("macro avg", test.macro), *sorted(test.per_class.items())]
+    table = [[name, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", str(int(v["support"])),
+              *(f1(result, name) for result in others.values())] for name, v in rows]
+    headers = ["", "precision", "recall", "F1", "support", *others]
     return tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
 
 
@@ -79,9 +78,12 @@ def render_model_card(recipe: Recipe, results: RunResults) -> str:
         "",
     ]
     if results.test:
-        parts += [scores_table(results.test, results.test_lowercased), ""]
+        others = {"lower-cased F1": results.test_lowercased, "documents F1": results.test_documents}
+        parts += [scores_table(results.test, others), ""]
         if results.test_lowercased:
             parts += ["*lower-cased F1*: the same test set with every token lower-cased (case robustness).", ""]
+        if results.test_documents:
+            parts += ["*documents F1*: the same test set tagged as whole-document sequences (`corpus.documents`).", ""]
     else:
         parts += ["The corpus has no test split.", ""]
     parts += [

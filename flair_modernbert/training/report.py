@@ -21,7 +21,7 @@ def report_text(results: RunResults) -> str:
     """``report.txt``: seqeval's report of the test set and the original vs lower-cased table."""
     if results.test is None:
         return "The corpus has no test split; nothing evaluated.\n"
-    return "\n".join([
+    parts = [
         "Test set, seqeval entity level (strict IOB2)",
         "",
         results.test.report,
@@ -30,7 +30,11 @@ def report_text(results: RunResults) -> str:
         "",
         format_side_by_side(results.test, results.test_lowercased),
         "",
-    ])
+    ]
+    if results.test_documents is not None:
+        parts += ["Sentences vs whole documents (the test set as document sequences)", "",
+                  format_side_by_side(results.test, results.test_documents, "documents"), ""]
+    return "\n".join(parts)
 
 
 def write_run_report(out: Path, recipe: Recipe, results: RunResults, tensorboard: Optional[Any] = None) -> None:
@@ -50,6 +54,8 @@ def write_run_report(out: Path, recipe: Recipe, results: RunResults, tensorboard
         final_scores = {"test": results.test.to_dict()}
         if results.test_lowercased is not None:
             final_scores["test_lowercased"] = results.test_lowercased.to_dict()
+        if results.test_documents is not None:
+            final_scores["test_documents"] = results.test_documents.to_dict()
     if tensorboard is not None:
         tensorboard.log_final(final_scores, step=results.epochs, figures=figures)
         tensorboard.close()

@@ -45,6 +45,7 @@ class RunResults:
         dev: seqeval scores of the final model on dev.
         test: ... on test.
         test_lowercased: ... on the lower-cased test set.
+        test_documents: ... on the test set as whole-document sequences (with ``corpus.documents``).
     """
 
     seed: int
@@ -63,6 +64,7 @@ class RunResults:
     dev: Optional[EvaluationResult] = None
     test: Optional[EvaluationResult] = None
     test_lowercased: Optional[EvaluationResult] = None
+    test_documents: Optional[EvaluationResult] = None
 
     @property
     def micro_f1(self) -> Optional[float]:
@@ -78,6 +80,11 @@ class RunResults:
     def lowercased_micro_f1(self) -> Optional[float]:
         """Micro F1 on the lower-cased test set."""
         return self.test_lowercased.micro["f1"] if self.test_lowercased else None
+
+    @property
+    def documents_micro_f1(self) -> Optional[float]:
+        """Micro F1 on the test set as whole documents."""
+        return self.test_documents.micro["f1"] if self.test_documents else None
 
     @property
     def dev_micro_f1(self) -> Optional[float]:
@@ -116,6 +123,8 @@ class RunResults:
             "test_lowercased": self.test_lowercased.to_dict() if self.test_lowercased else None,
             "micro_f1": self.micro_f1,
             "lowercased_micro_f1": self.lowercased_micro_f1,
+            "test_documents": self.test_documents.to_dict() if self.test_documents else None,
+            "documents_micro_f1": self.documents_micro_f1,
             "per_class": self.test.to_dict()["per_class"] if self.test else None,
         }
 
@@ -139,6 +148,7 @@ class RunResults:
             dev=_split(data.get("dev")),
             test=_split(data.get("test")),
             test_lowercased=_split(data.get("test_lowercased")),
+            test_documents=_split(data.get("test_documents")),
         )
 
     @classmethod
@@ -189,7 +199,7 @@ class TrainingSummary:
 
     def aggregate(self) -> dict[str, dict[str, float]]:
         """``{metric: {"mean", "std", "n"}}`` for test micro/macro F1, lower-cased F1 and F1 per type."""
-        names = ["micro_f1", "macro_f1", "lowercased_micro_f1"]
+        names = ["micro_f1", "macro_f1", "lowercased_micro_f1", "documents_micro_f1"]
         types = sorted({t for run in self.runs if run.results for t in run.results.types()})
         names += [f"f1:{t}" for t in types]
         table = {}

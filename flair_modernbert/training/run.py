@@ -35,14 +35,20 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Union
 import flair
 import torch
 from flair.data import Corpus, Dictionary
+from flair.datasets import SentenceDataset
 from flair.models import SequenceTagger
 from flair.trainers import ModelTrainer
 
 from flair_modernbert.config import Recipe, check_runtime, load_recipe, save_recipe, with_overrides
-from flair_modernbert.data import load_corpus, summarize_corpus
+from flair_modernbert.data import document_sequences, load_corpus, summarize_corpus
 from flair_modernbert.evaluation import evaluate_tagger
 from flair_modernbert.tagging import build_embeddings, build_tagger
-from flair_modernbert.training.distributed import is_distributed, is_main_process, setup_distributed
+from flair_modernbert.training.distributed import (
+    distributed_plugins,
+    is_distributed,
+    is_main_process,
+    setup_distributed,
+)
 from flair_modernbert.training.plugins import (
     OneCycleSchedulerPlugin,
     ProgressPlugin,
@@ -55,7 +61,7 @@ from flair_modernbert.training.results import RunResult, RunResults, TrainingSum
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Prepared", "Fitted", "prepare", "build", "fit", "report", "train_run", "train_recipe"]
+__all__ = ["Prepared", "Fitted", "flair_console", "prepare", "build", "fit", "report", "train_run", "train_recipe"]
 
 Announce = Callable[[str], None]
 LOG_FILE = "training.log"
@@ -65,6 +71,18 @@ def _quiet(line: str) -> None:
     logger.info("%s", line)
 
 
+def _logged(announce: Optional[Announce]) -> Announce:
+    """``announce`` that also writes each line to the log (and so to training.log)."""
+    if announce is None or announce is _quiet:
+        return _quiet
+
+    def both(line: str) -> None:
+        logger.info("%s", line)
+        announce(line)
+
+    return both
+
+
 def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed Python, numpy and torch (Flair's ``set_seed``); optionally ask torch for deterministic kernels."""
     flair.set_seed(seed)
@@ -72,6 +90,15 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
+
+
+def flair_console(level: int) -> None:
+    """Show only records of ``level`` and up on Flair's console handler (its INFO lines still reach training.log)."""
+    import flair  # noqa: F401 - Flair creates its console handler on import
+
+    for handler in logging.getLogger("flair").handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(level)
 
 
 @contextlib.contextmanager
@@ -171,7 +198,8 @@ def prepare(
     """Device, output folder, seed, corpus (augmented) and label dictionary of a run."""
     started = time.time()
     if is_distributed():
-        device = setup_distributed()
+        # NCCL on CUDA machines, gloo on the CPU (also when the recipe asks for the CPU)
+        device = check_runtime(recipe, setup_distributed("gloo" if recipe.training.device == "cpu" else None))
     else:
         device = check_runtime(recipe)
         flair.device = device
@@ -200,11 +228,28 @@ def prepare(
 
 # ------------------------------------------------------------------------------------------------ build
 def build(prepared: Prepared, seed: int) -> SequenceTagger:
-    """The recipe's embeddings and tagger, with weights that depend on the seed only."""
+    """The recipe's embeddings and tagger, with weights that depend on the seed only.
+
+    With ``corpus.documents`` the training split becomes whole-document sequences here, counted with the
+    encoder's own tokenizer.
+    """
     recipe = prepared.recipe
     seed_everything(seed, recipe.training.deterministic)
     embeddings = build_embeddings(recipe.embeddings)
-    return build_tagger(embeddings, prepared.label_dictionary, prepared.label_type, recipe.tagger)
+    tagger = build_tagger(embeddings, prepared.label_dictionary, prepared.label_type, recipe.tagger)
+    if recipe.corpus.documents is not None:
+        corpus = prepared.corpus
+        train = as_documents(list(corpus.train), prepared, tagger)
+        prepared.corpus = Corpus(SentenceDataset(train), corpus.dev, corpus.test, name=corpus.name,
+                                 sample_missing_splits=False)
+    return tagger
+
+
+def as_documents(sentences: list[Any], prepared: Prepared, tagger: SequenceTagger) -> list[Any]:
+    """``sentences`` as the whole-document sequences ``corpus.documents`` describes."""
+    config = prepared.recipe.corpus
+    return document_sequences(sentences, prepared.label_type, tagger.embeddings.tokenizer,
+                              config.documents.max_subtokens, config.documents.synthetic, config.seed)
 
 
 # ------------------------------------------------------------------------------------------------ fit
@@ -213,12 +258,12 @@ class Fitted:
     """What training left behind for the report.
 
     Attributes:
-        tensorboard: the run's TensorBoard plugin (still open).
+        tensorboard: the run's TensorBoard plugin (still open); ``None`` in distributed ranks other than 0.
         dev_scores: the last epoch's dev evaluation (the final model's), if any.
         train_seconds: wall time from the start of the run to the end of training.
     """
 
-    tensorboard: TensorBoardPlugin
+    tensorboard: Optional[TensorBoardPlugin]
     dev_scores: Optional[Any] = None
     train_seconds: float = 0.0
 
@@ -288,7 +333,7 @@ def fit(
     )
     batches_per_epoch = -(-len(trainer_corpus.train) // training.mini_batch_size)
     has_dev = corpus.dev is not None and len(corpus.dev) > 0
-    fitted = Fitted(tensorboard=None)  # type: ignore[arg-type]
+    fitted = Fitted(tensorboard=None)
 
     def evaluate_dev(split: str) -> dict[str, Any]:
         # the last epoch's scores are the final model's (use_final_model_for_eval): kept for the report
@@ -297,15 +342,17 @@ def fit(
         )
         return fitted.dev_scores.to_dict()
 
+    # rank 0 alone logs to TensorBoard: the writer creates its event file as soon as it exists
     tensorboard = TensorBoardPlugin(
         prepared.tensorboard_dir,
         evaluate=evaluate_dev,
         splits=("dev",) if has_dev else (),
         hparams={**(hparams or {}), **_hparams(recipe, seed)},
         batch_offset=start_epoch * batches_per_epoch,
-    )
+    ) if is_main_process() else None
     fitted.tensorboard = tensorboard
-    plugins.append(tensorboard)
+    if tensorboard is not None:
+        plugins.append(tensorboard)
     plugins.append(
         ProgressPlugin(
             batches_per_epoch * training.max_epochs,
@@ -317,6 +364,7 @@ def fit(
     )
     if training.scheduler == "onecycle":
         plugins.append(OneCycleSchedulerPlugin(warmup_fraction=training.warmup_fraction))
+    plugins.extend(distributed_plugins())
     plugins.extend(extra_plugins)
 
     if start_epoch < training.max_epochs:
@@ -392,7 +440,12 @@ def report(
         results.test = evaluate_tagger(tagger, test, prepared.label_type, batch, progress=progress)
         results.test_lowercased = evaluate_tagger(tagger, test, prepared.label_type, batch, lowercase=True,
                                                   progress=progress)
-        announce(f"test micro F1 {results.micro_f1:.4f}, lower-cased test micro F1 {results.lowercased_micro_f1:.4f}")
+        line = f"test micro F1 {results.micro_f1:.4f}, lower-cased test micro F1 {results.lowercased_micro_f1:.4f}"
+        if recipe.corpus.documents is not None:
+            documents = as_documents(test, prepared, tagger)
+            results.test_documents = evaluate_tagger(tagger, documents, prepared.label_type, batch, progress=progress)
+            line += f", as {len(documents)} whole documents {results.documents_micro_f1:.4f}"
+        announce(line)
     write_run_report(prepared.out, recipe, results, fitted.tensorboard)
     announce(f"model and reports written to {prepared.out}")
     return results
@@ -435,7 +488,7 @@ def train_run(
         FileNotFoundError: the corpus (or the model directory) is missing.
         FileExistsError: a non-empty output folder without ``resume`` or ``overwrite``.
     """
-    announce = announce or _quiet
+    announce = _logged(announce) if is_main_process() else _quiet  # under torchrun, rank 0 speaks
     out = Path(output_dir).resolve()
     if is_main_process():
         claim_output(out, resume, overwrite)
@@ -445,7 +498,6 @@ def train_run(
         tagger = build(prepared, seed)
         fitted = fit(prepared, tagger, seed, resume, announce, progress, extra_plugins, hparams)
         if not is_main_process():
-            fitted.tensorboard.close()
             return RunResult(out, seed, None)
         results = report(prepared, tagger, fitted, seed, announce, progress)
     return RunResult(out, seed, results)
@@ -479,7 +531,7 @@ def train_recipe(
         ``output_dir``; several seeds write ``output_dir/seed-N`` each (TensorBoard runs under
         ``output_dir/tensorboard/seed-N``) plus ``results.json`` and ``summary.md`` with mean ± std.
     """
-    announce = announce or _quiet
+    announce = _logged(announce) if is_main_process() else _quiet  # under torchrun, rank 0 speaks
     if seeds:
         overrides = [*overrides, f"training.seeds={list(seeds)}"]
     loaded = with_overrides(recipe, overrides) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)

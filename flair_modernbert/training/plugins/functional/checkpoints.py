@@ -76,7 +76,7 @@ class ResumableCheckpointPlugin(TrainerPlugin):
             "rng": rng_state(),
         }
         tmp = self.path.with_suffix(".tmp")
-        torch.save(state, tmp)
+        torch.save(state, tmp, pickle_protocol=4)  # as Flair saves models: bytes stay bytes (no _codecs globals)
         tmp.replace(self.path)
         logger.info("checkpoint after epoch %d written to %s", epoch, self.path)
 

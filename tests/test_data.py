@@ -1,5 +1,5 @@
-"""Corpora: the shipped sample via the quickstart recipe, column-file checks with file:line, IOB1 -> BIO,
-Hugging Face datasets from a local save_to_disk folder, missing corpora, sampling and summaries."""
+"""Data: the shipped sample via the quickstart recipe, column-file checks with file:line, IOB1 read as Flair
+decodes it, Hugging Face datasets from a local save_to_disk folder, missing corpora, sampling and summaries."""
 
 from __future__ import annotations
 
@@ -9,18 +9,15 @@ from pathlib import Path
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 
-from flair_modernbert.data.corpora import (
+from flair_modernbert.config import ColumnCorpus, load_recipe, recipe_from_dict
+from flair_modernbert.data import (
     CorpusFormatError,
-    bio_spans,
-    bioes_to_bio,
     check_column_file,
     check_tags,
     flair_loader,
-    iob1_to_bio,
     load_corpus,
     summarize_corpus,
 )
-from flair_modernbert.config.recipe import CorpusConfig, load_recipe, recipe_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "recipes" / "quickstart.yaml"
@@ -59,7 +56,7 @@ def count_bio_entities(path: Path) -> Counter:
 def test_quickstart_recipe_loads_the_shipped_wnut_sample(wnut_sample_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no dependence on the current directory
     recipe = load_recipe(QUICKSTART)
-    corpus = load_corpus(recipe.corpus, QUICKSTART)
+    corpus = load_corpus(recipe.corpus)
     assert (len(corpus.train), len(corpus.dev), len(corpus.test)) == (600, 150, 200)
     assert Path(corpus.name) == wnut_sample_dir.resolve()
     first = corpus.train[0]
@@ -70,7 +67,7 @@ def test_quickstart_recipe_loads_the_shipped_wnut_sample(wnut_sample_dir, tmp_pa
 
 
 def test_summary_counts_match_the_files(wnut_sample_dir):
-    corpus = load_corpus(load_recipe(QUICKSTART))  # a Recipe works too
+    corpus = load_corpus(load_recipe(QUICKSTART).corpus)
     summary = summarize_corpus(corpus, "ner")
     for split in ("train", "dev", "test"):
         expected = count_bio_entities(wnut_sample_dir / f"{split}.conll")
@@ -82,10 +79,10 @@ def test_summary_counts_match_the_files(wnut_sample_dir):
 
 
 def test_sample_keeps_a_seeded_subset_of_every_split():
-    fraction = load_corpus(load_recipe(QUICKSTART, ["corpus.sample=0.1"]))
+    fraction = load_corpus(load_recipe(QUICKSTART, ["corpus.sample=0.1"]).corpus)
     assert (len(fraction.train), len(fraction.dev), len(fraction.test)) == (60, 15, 20)
-    limited = load_corpus(load_recipe(QUICKSTART, ["corpus.sample=7", "corpus.seed=3"]))
-    again = load_corpus(load_recipe(QUICKSTART, ["corpus.sample=7", "corpus.seed=3"]))
+    limited = load_corpus(load_recipe(QUICKSTART, ["corpus.sample=7", "corpus.seed=3"]).corpus)
+    again = load_corpus(load_recipe(QUICKSTART, ["corpus.sample=7", "corpus.seed=3"]).corpus)
     assert len(limited.train) == 7
     assert [s.to_original_text() for s in limited.train] == [s.to_original_text() for s in again.train]
 
@@ -176,19 +173,16 @@ def test_load_corpus_checks_every_split_before_flair_reads_it(tmp_path):
     assert f"{dev}:3: 'I-PER' after 'I-PERSON'" in str(info.value)
 
 
-# ------------------------------------------------------------------------------------------------ IOB1 -> BIO
-def test_iob1_to_bio_on_a_hand_made_example():
+# ------------------------------------------------------------------------------------------------ IOB1
+def test_iob1_tags_check_against_their_scheme():
     iob1 = ["I-PER", "I-PER", "B-PER", "O", "I-LOC", "I-ORG", "I-ORG", "O", "B-MISC"]
-    assert iob1_to_bio(iob1) == ["B-PER", "I-PER", "B-PER", "O", "B-LOC", "B-ORG", "I-ORG", "O", "B-MISC"]
-    assert bioes_to_bio(["B-LOC", "E-LOC", "S-PER", "O"]) == ["B-LOC", "I-LOC", "B-PER", "O"]
-    assert bio_spans(["B-PER", "I-PER", "B-PER", "O", "B-LOC"]) == [(0, 2, "PER"), (2, 3, "PER"), (4, 5, "LOC")]
     assert check_tags(iob1, "IOB1") == []
     problems = check_tags(iob1, "BIO")
     assert [index for index, _ in problems] == [0, 4, 5]
     assert problems[0][1].startswith("'I-PER' at the start of the sentence: in BIO a span starts with 'B-PER'")
 
 
-def test_iob1_column_files_are_converted_to_bio_spans(tmp_path):
+def test_iob1_column_files_are_read_as_their_spans(tmp_path):
     text = (
         "John I-PER NNP\nSmith I-PER NNP\nMary B-PER NNP\nmet O VBD\nin O IN\nNew I-LOC NNP\nYork I-LOC NNP\n"
         "Acme I-ORG NNP\n\nUN I-ORG NNP\n"
@@ -266,10 +260,12 @@ def test_relative_paths_follow_the_recipe_file(tmp_path, monkeypatch):
     recipe_file = write(tmp_path / "recipes" / "r.yaml",
                         "corpus:\n  type: column\n  path: ../corpus\n  train_file: train.txt\n")
     monkeypatch.chdir(tmp_path.parent)
-    assert spans(load_corpus(load_recipe(recipe_file)).train[0]) == [("Paris", "LOC")]
-    # a config built in Python keeps its relative path; load_corpus resolves it against recipe_path
-    config = CorpusConfig(type="column", path="../corpus", train_file="train.txt")
-    assert spans(load_corpus(config, recipe_file).train[0]) == [("Paris", "LOC")]
+    assert spans(load_corpus(load_recipe(recipe_file).corpus).train[0]) == [("Paris", "LOC")]
+    # a config built in Python follows the same rule: relative to the current directory
+    monkeypatch.chdir(tmp_path / "recipes")
+    config = ColumnCorpus(type="column", path="../corpus", train_file="train.txt")
+    assert config.path == str(tmp_path / "corpus")
+    assert spans(load_corpus(config).train[0]) == [("Paris", "LOC")]
 
 
 def test_flair_loader_names_list_close_matches():
@@ -310,3 +306,17 @@ def test_missing_hf_folder_says_what_is_expected(tmp_path):
     recipe = recipe_from_dict({"corpus": {"type": "hf", "path": str(tmp_path / "none")}})
     with pytest.raises(FileNotFoundError, match=r"corpus\.path: .*none does not exist.*save_to_disk"):
         load_corpus(recipe.corpus)
+
+
+def test_invalid_utf8_in_a_column_file_names_the_right_line(tmp_path):
+    lines = [f"w{i}\tO\n" + ("\n" if i % 3 == 2 else "") for i in range(3000)]
+    text = "".join(lines).encode("utf-8")
+    # the bad byte sits on line 3000 of the file, far beyond the first read-ahead chunk
+    position = sum(1 for _ in text.split(b"\n")[:2999])
+    body = text.split(b"\n")
+    body[2999] = b"caf\xe9\tO"
+    path = tmp_path / "train.txt"
+    path.write_bytes(b"\n".join(body))
+    error = format_error(path)
+    assert error.line == 3000 and position == 2999
+    assert f"{path}:3000: not valid utf-8 text" in str(error)

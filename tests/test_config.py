@@ -1,4 +1,5 @@
-"""Recipes: every shipped file loads, defaults, ``--set`` overrides, path rule, and errors naming file + key."""
+"""Config: every shipped recipe loads, defaults, ``--set`` overrides, the path rule (gazetteers too), one YAML
+loader for recipes, augmentation and ablation files, and errors naming file + key."""
 
 from __future__ import annotations
 
@@ -10,20 +11,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flair_modernbert.encoder.attention import BACKENDS
-from flair_modernbert.config.recipe import (
+from flair_modernbert.config import (
+    ConfigError,
     EmbeddingsConfig,
     Recipe,
-    RecipeError,
-    apply_overrides,
     check_runtime,
+    load_ablation,
     load_recipe,
     package_dir,
     parse_override,
     recipe_from_dict,
     resolve_path,
     save_recipe,
+    with_overrides,
 )
+from flair_modernbert.encoder.options import BACKENDS
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = sorted((ROOT / "recipes").glob("*.yaml"))
@@ -37,8 +39,8 @@ def write(tmp_path: Path, text: str, name: str = "recipe.yaml") -> Path:
     return path
 
 
-def error_of(path: Path, overrides=()) -> RecipeError:
-    with pytest.raises(RecipeError) as info:
+def error_of(path: Path, overrides=()) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
         load_recipe(path, overrides)
     return info.value
 
@@ -115,7 +117,7 @@ def test_a_minimal_recipe_gets_the_documented_defaults(tmp_path, monkeypatch):
         5e-6, 4, 10, "linear", 0.1)
     assert (tr.weight_decay, tr.gradient_clipping, tr.mixed_precision, tr.seeds, tr.device) == (
         0.01, 5.0, False, [42], "auto")
-    assert recipe.augmentation == []
+    assert recipe.augmentation.ops == [] and recipe.augmentation.ratio == 1.0
     assert recipe.output_dir == str(tmp_path / "runs" / "my-run")
     # only the keys of the corpus type are written back
     assert set(recipe.to_dict()["corpus"]) == {"type", "name", "kwargs", "label_type", "sample", "seed"}
@@ -135,7 +137,7 @@ def test_layers_given_as_an_integer_is_read_as_a_string(tmp_path):
 
 
 def test_attention_backend_choices_match_the_attention_module():
-    hint = typing.get_type_hints(EmbeddingsConfig)["attention_backend"]
+    hint = EmbeddingsConfig.model_fields["attention_backend"].annotation
     assert set(typing.get_args(hint)) == set(BACKENDS)
 
 
@@ -186,13 +188,13 @@ def test_overrides_set_scalars_lists_and_mapping_entries(tmp_path):
     assert recipe.training.mini_batch_chunk_size is None and recipe.tagger.head == "softmax"
 
 
-def test_apply_overrides_returns_a_validated_copy():
+def test_with_overrides_returns_a_validated_copy():
     recipe = load_recipe(ROOT / "recipes" / "quickstart.yaml")
-    changed = apply_overrides(recipe, ["training.max_epochs=1", "tagger.loss=ce+dice"])
+    changed = with_overrides(recipe, ["training.max_epochs=1", "tagger.loss=ce+dice"])
     assert (changed.training.max_epochs, changed.tagger.loss) == (1, "ce+dice")
     assert (recipe.training.max_epochs, recipe.tagger.loss) == (10, "ce")
-    with pytest.raises(RecipeError, match=r"training\.max_epochs: must be >= 1.*training\.max_epochs=0"):
-        apply_overrides(recipe, ["training.max_epochs=0"])
+    with pytest.raises(ConfigError, match=r"training\.max_epochs: must be >= 1.*training\.max_epochs=0"):
+        with_overrides(recipe, ["training.max_epochs=0"])
 
 
 def test_parse_override_reads_yaml_values():
@@ -239,13 +241,15 @@ def test_override_errors_name_file_key_and_override():
         (MINIMAL + "training:\n  max_epochs: true\n", "training.max_epochs", "expected an integer, got True (bool)"),
         (MINIMAL + "training:\n  learning_rate: fast\n", "training.learning_rate", "expected a number, got 'fast'"),
         (MINIMAL + "training:\n  seeds: [1, a]\n", "training.seeds[1]", "expected an integer, got 'a' (str)"),
-        (MINIMAL + "training:\n  seeds: 1\n", "training.seeds", "expected a list of integers, got 1 (int)"),
+        (MINIMAL + "training:\n  seeds: 1\n", "training.seeds", "expected a list, got 1 (int)"),
+        (MINIMAL + "training:\n  seeds: [1, 1]\n", "training.seeds", "seeds must be distinct, got [1, 1]"),
         (MINIMAL + "training:\n  device: gpu\n", "training.device", "expected auto, cpu, cuda or cuda:N"),
-        (MINIMAL + "training:\n  warmup_fraction: 1.5\n", "training.warmup_fraction", "must be in [0, 1)"),
+        (MINIMAL + "training:\n  warmup_fraction: 1.5\n", "training.warmup_fraction", "must be < 1.0, got 1.5"),
         (MINIMAL + "embeddings:\n  fine_tune: yes please\n", "embeddings.fine_tune", "expected a boolean"),
         (MINIMAL + "embeddings:\n  model: random:huge\n", "embeddings.model", "unknown random model 'random:huge'"),
         (MINIMAL + "tagger:\n  head: lstm\n", "tagger.head", "expected one of 'crf', 'bilstm-crf', 'softmax'"),
-        (MINIMAL + "tagger:\n  class_weights: {O: -1}\n", "tagger.class_weights.O", "positive number"),
+        (MINIMAL + "tagger:\n  class_weights: {O: -1}\n", "tagger.class_weights.O", "must be > 0.0, got -1"),
+        (MINIMAL + "tagger:\n  loss: dice\n", "tagger.loss", "the CRF transitions would get no gradient"),
         (MINIMAL + "  columns: {0: text, 1: ner}\n", "corpus.columns", "not used by corpus type 'flair'"),
         (MINIMAL + "  sample: 0\n", "corpus.sample", "must be >= 1"),
         ("corpus:\n  type: column\n", "corpus.path", "required for corpus type 'column'"),
@@ -268,19 +272,19 @@ def test_invalid_recipes_name_the_file_and_the_dotted_key(tmp_path, text, key, m
 def test_duplicate_keys_and_bad_yaml_are_errors(tmp_path):
     error = error_of(write(tmp_path, MINIMAL + "training:\n  max_epochs: 2\n  max_epochs: 3\n"))
     assert "duplicate key 'max_epochs'" in str(error) and "recipe.yaml" in str(error)
-    with pytest.raises(RecipeError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="not valid YAML"):
         load_recipe(write(tmp_path, "corpus: [\n"))
     with pytest.raises(FileNotFoundError, match="missing.yaml"):
         load_recipe(tmp_path / "missing.yaml")
 
 
-def test_augmentation_is_kept_raw_when_empty(tmp_path):
-    assert load_recipe(write(tmp_path, MINIMAL + "augmentation: {}\n")).augmentation == {}
-    assert load_recipe(write(tmp_path, MINIMAL + "augmentation:\n")).augmentation == []
+def test_an_empty_augmentation_section_has_no_ops(tmp_path):
+    for text in ("augmentation: {}\n", "augmentation:\n", "augmentation: []\n"):
+        assert load_recipe(write(tmp_path, MINIMAL + text)).augmentation.ops == []
 
 
 def test_recipe_from_dict_names_its_source():
-    with pytest.raises(RecipeError, match=r"^ablation variant 'x': training\.max_epochs: expected an integer"):
+    with pytest.raises(ConfigError, match=r"^ablation variant 'x': training\.max_epochs: expected an integer"):
         recipe_from_dict({"corpus": {"type": "flair", "name": "WNUT_17"}, "training": {"max_epochs": "x"}},
                          source="ablation variant 'x'")
 
@@ -289,7 +293,7 @@ def test_recipe_from_dict_names_its_source():
 def test_cuda_only_options_are_rejected_on_cpu():
     recipe = load_recipe(ROOT / "recipes" / "quickstart.yaml")
     assert check_runtime(recipe, "cpu").type == "cpu"
-    amp = apply_overrides(recipe, ["training.mixed_precision=true", "embeddings.attention_backend=flash_attn"])
+    amp = with_overrides(recipe, ["training.mixed_precision=true", "embeddings.attention_backend=flash_attn"])
     with pytest.raises(ValueError) as info:
         check_runtime(amp, "cpu")
     message = str(info.value)
@@ -307,3 +311,74 @@ def test_an_unavailable_device_is_named():
     else:
         with pytest.raises(ValueError, match=r"training\.device: 'cuda:0' but CUDA is not available"):
             check_runtime(recipe)
+
+
+# ------------------------------------------------------------------------------------------------ one loader, one path rule
+def test_a_relative_gazetteer_is_relative_to_the_recipe_whatever_the_current_directory(tmp_path, monkeypatch):
+    from flair_modernbert.augmentation import build_augmenter
+
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "names.tsv").write_text("person\tAda Lovelace\n", encoding="utf-8")
+    recipe_file = write(tmp_path, MINIMAL + "augmentation:\n  ops:\n    - {type: swap, gazetteer: names.tsv}\n",
+                        "recipes/r.yaml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the run starts from another folder
+    recipe = load_recipe(recipe_file)
+    assert recipe.augmentation.ops[0].gazetteer == str(tmp_path / "recipes" / "names.tsv")
+    # the pipeline a run builds opens that same file
+    swap = build_augmenter(recipe.augmentation, label_type="ner").steps[0]
+    assert swap.bank.candidates("person") == (("Ada", "Lovelace"),)
+    # a gazetteer given on the command line is relative to the current directory
+    (elsewhere / "other.tsv").write_text("person\tGrace Hopper\n", encoding="utf-8")
+    changed = load_recipe(recipe_file, ["augmentation.ops=[{type: swap, gazetteer: other.tsv}]"])
+    assert changed.augmentation.ops[0].gazetteer == str(elsewhere / "other.tsv")
+    # and a missing one names the recipe key
+    with pytest.raises(ConfigError, match=r"augmentation\.ops\[0\]\.p: must be <= 1\.0"):
+        load_recipe(write(tmp_path, MINIMAL + "augmentation: [{type: swap, p: 2}]\n", "recipes/bad.yaml"))
+
+
+def test_ablation_files_read_exponent_floats_as_numbers(tmp_path):
+    recipe = write(tmp_path, MINIMAL, "recipe.yaml")
+    ablation = write(tmp_path, (
+        f"recipe: {recipe.name}\n"
+        "variants:\n"
+        "  - name: low\n"
+        "    set: [training.learning_rate=1e-5]\n"
+        "  - name: lower\n"
+        "    augmentation: {ratio: 5e-1, ops: [{type: lowercase, p: 1e-1}]}\n"
+    ), "ablation.yaml")
+    definition = load_ablation(ablation)
+    assert definition.variants[1].augmentation.ratio == 0.5
+    assert definition.variants[1].augmentation.ops[0].p == 0.1 and isinstance(definition.variants[1].augmentation.ops[0].p, float)
+    assert definition.baseline == "low" and definition.recipe == str(recipe)
+    from flair_modernbert.config import variant_recipe
+
+    assert variant_recipe(definition, definition.variants[0]).training.learning_rate == 1e-5
+
+
+def test_ablation_errors_name_the_file_and_the_key(tmp_path):
+    recipe = write(tmp_path, MINIMAL, "recipe.yaml")
+    cases = [
+        ("variants: [{name: a, augmentation: [{type: swap, p: x}]}]", "variants[0].augmentation.ops[0].p", "expected a number"),
+        ("seeds: [1, 1]\nvariants: [{name: a}]", "seeds", "seeds must be distinct"),
+        ("variants: [{name: a}, {name: a}]", "variants", "the names a repeat"),
+        ("variants: [{name: a, sett: []}]", "variants[0].sett", "unknown key; did you mean 'set'?"),
+        ("baseline: b\nvariants: [{name: a}]", "baseline", "'b' is not a variant"),
+    ]
+    for body, key, message in cases:
+        path = write(tmp_path, f"recipe: {recipe.name}\n{body}\n", "ablation.yaml")
+        with pytest.raises(ConfigError) as info:
+            load_ablation(path)
+        assert str(info.value).startswith(f"{path}: {key}: "), str(info.value)
+        assert message in str(info.value)
+    path = write(tmp_path, "recipe: recipe.yaml\nvariants: [{name: a, set: [training.max_epochs=0]}]\n", "ablation.yaml")
+    with pytest.raises(ConfigError, match=r"variant 'a': .*training\.max_epochs: must be >= 1"):
+        load_ablation(path)
+
+
+def test_invalid_utf8_in_a_recipe_names_the_file_and_line(tmp_path):
+    path = tmp_path / "recipe.yaml"
+    path.write_bytes(MINIMAL.encode() + b"# caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"recipe\.yaml: line 4: not valid UTF-8"):
+        load_recipe(path)
