@@ -79,6 +79,7 @@ TRICKY = [
     "Line one\nLine two\r\nLine three\u2028after a line separator\u0085and NEL\tand a tab",
     "Café ☕️ with Josè (e\u0301) und Grüße aus Köln ; 東京 に 行った 。 次 ！",
     "\u05e9\u05dc\u05d5\u05dd Ahmed \u200f\u0639\u0644\u064a\u200f and Chloé\ufe0f in Montréal",
+    "Smith\ufe0e met x\U000e0100y ❤️Ann 👍🏽 \u0301 東京タワー in Köln\ufe0f .",
     "   ",
     "",
 ]

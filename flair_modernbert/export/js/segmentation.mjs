@@ -8,12 +8,14 @@
 export const SEPARATOR =
   "\\t\\n\\x0B\\f\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000" +
   "\\p{Cc}\\p{Cf}\\uFE00-\\uFE0F\\u{E0100}-\\u{E01EF}";
-const CORE = "[\\p{L}\\p{N}\\p{M}]";
+/** Variation selectors only choose a glyph: they belong to no word, even right after a letter or an emoji. */
+const SELECTORS = "\\uFE00-\\uFE0F\\u{E0100}-\\u{E01EF}";
+const CORE = "(?:(?![" + SELECTORS + "])[\\p{L}\\p{N}\\p{M}])";
 /** One word, alternatives tried in order (segmentation.WORD). */
 export const WORD =
   "(?:https?://|www\\.)[^" + SEPARATOR + "]*[^" + SEPARATOR + ".,;:!?'\")\\]}>]" +
   "|[@#]?" + CORE + "+(?:['’\\-_.@]" + CORE + "+)*" +
-  "|[^" + SEPARATOR + "]\\p{M}*";
+  "|[^" + SEPARATOR + "](?:(?![" + SELECTORS + "])\\p{M})*";
 /** A word that ends a sentence (segmentation.SENTENCE_END). */
 export const SENTENCE_END = /^[.!?…。！？]+$/u;
 /** A line break between two words ends a sentence (segmentation.LINE_BREAK). */
