@@ -1,6 +1,6 @@
 """The ``flair-modernbert`` console script: a thin layer over library functions.
 
-Subcommands: ``train``, ``evaluate``, ``predict``, ``redact``, ``augment``, ``ablate``, ``bench``. Each calls a
+Subcommands: ``train``, ``evaluate``, ``predict``, ``redact``, ``export``, ``augment``, ``ablate``, ``bench``. Each calls a
 function a user can also call from Python. Nothing heavy (torch, flair, transformers) is imported before a
 command runs, so ``--help`` and option errors are immediate.
 """
@@ -179,6 +179,19 @@ def cmd_redact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from flair_modernbert.export import check_export_options
+
+    check_export_options(args.quantize, args.opset, args.exporter, not args.no_check)  # before torch and the model are loaded
+    from flair_modernbert.export import export_tagger
+
+    result = export_tagger(args.model, args.out, quantize=args.quantize, opset=args.opset, exporter=args.exporter,
+                           overwrite=args.overwrite, trust=args.trust_model, check=not args.no_check,
+                           link_node_modules=not args.no_node_modules)
+    _out(result.summary())
+    return 0
+
+
 def cmd_augment(args: argparse.Namespace) -> int:
     from flair_modernbert.augmentation import augment_folder
 
@@ -303,6 +316,22 @@ def build_parser() -> argparse.ArgumentParser:
             p.set_defaults(func=cmd_redact)
         else:
             p.set_defaults(func=cmd_predict)
+
+    p = _command(sub, "export", "export a tagger for the browser: ONNX + Transformers.js folder with a JavaScript decoder")
+    p.add_argument("model", help="final-model.pt or a training output folder")
+    p.add_argument("out", type=Path, help="folder to create (config.json, tokenizer.json, onnx/, crf.json, tagger.mjs, ...)")
+    p.add_argument("--quantize", choices=["int8"], default=None,
+                   help="also write onnx/model_quantized.onnx with int8 weights (Transformers.js dtype 'q8')")
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: 17, or 18 with --exporter dynamo)")
+    p.add_argument("--exporter", choices=["torchscript", "dynamo"], default="torchscript",
+                   help="torch's ONNX exporter: TorchScript-based (fast) or dynamo-based")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip comparing the graph's emission scores with Flair's on a few sentences")
+    p.add_argument("--no-node-modules", action="store_true",
+                   help="do not link the installed JavaScript module's node_modules into the folder (then run npm ci there)")
+    _trust_option(p)
+    p.set_defaults(func=cmd_export)
 
     p = _command(sub, "augment", "write augmented column files for inspection")
     p.add_argument("in_dir", type=Path, help="folder with the column files (token TAB tag)")

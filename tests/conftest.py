@@ -103,3 +103,68 @@ def names_model(tmp_path_factory):
     ])
     assert code == 0
     return out, corpus
+
+
+@pytest.fixture(scope="session")
+def bpe_modernbert_dir(tmp_path_factory) -> Path:
+    """A tiny random ModernBERT whose byte-level BPE tokenizer has real merges (2,048 tokens, trained on the
+    shipped WNUT-17 sample), so words split into several subtokens as with ModernBERT's own tokenizer."""
+    from transformers import ModernBertConfig, ModernBertModel
+
+    from flair_modernbert.encoder.random_models import MODEL_SIZES, train_tokenizer
+
+    folder = tmp_path_factory.mktemp("bpe-modernbert")
+    texts = []
+    for path in sorted((Path(__file__).parent.parent / "flair_modernbert" / "data" / "wnut17_sample").glob("*.conll")):
+        words: list[str] = []
+        for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+            if line.strip():
+                words.append(line.split("\t")[0])
+            elif words:
+                texts.append(" ".join(words))
+                words = []
+    tokenizer = train_tokenizer(texts + [text.lower() for text in texts], vocab_size=2048)
+    config = ModernBertConfig(
+        vocab_size=((len(tokenizer) + 63) // 64) * 64, pad_token_id=tokenizer.pad_token_id,
+        cls_token_id=tokenizer.cls_token_id, sep_token_id=tokenizer.sep_token_id, bos_token_id=tokenizer.cls_token_id,
+        eos_token_id=tokenizer.sep_token_id, max_position_embeddings=8192, reference_compile=False,
+        **MODEL_SIZES["tiny"],
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = ModernBertModel(config)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def make_random_tagger():
+    """A factory of untrained taggers that predict many different tags: random head weights and CRF transitions
+    (``<START>``/``<STOP>`` kept impossible, as Flair initialises them) over six entity types in BIOES."""
+    from flair.data import Dictionary
+    from flair.models import SequenceTagger
+
+    from flair_modernbert.encoder.embeddings import ModernBertEmbeddings
+
+    def make(model_dir, head: str = "crf", seed: int = 3, scale: float = 0.3, **embedding_options):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            embeddings = ModernBertEmbeddings(str(model_dir), **embedding_options)
+            types = Dictionary(add_unk=False)
+            types.span_labels = True
+            for kind in ("person", "location", "group", "product", "corporation", "creative-work"):
+                types.add_item(kind)
+            tagger = SequenceTagger(embeddings=embeddings, tag_dictionary=types, tag_type="ner", tag_format="BIOES",
+                                    use_crf=head in ("crf", "bilstm-crf"), use_rnn=head == "bilstm-crf",
+                                    reproject_embeddings=head == "bilstm-crf", hidden_size=16)
+            with torch.no_grad():
+                tagger.linear.weight.normal_(0, scale)
+                tagger.linear.bias.normal_(0, scale)
+                if tagger.use_crf:
+                    tagger.crf.transitions.normal_(0, 1.0)
+                    tagger.crf.transitions[:, tagger.label_dictionary.get_idx_for_item("<STOP>")] = -10000.0
+                    tagger.crf.transitions[tagger.label_dictionary.get_idx_for_item("<START>"), :] = -10000.0
+        return tagger.eval()
+
+    return make

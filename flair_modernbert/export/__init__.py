@@ -1,0 +1,118 @@
+"""Export a trained tagger for the browser: ONNX + Transformers.js, with CRF decoding in JavaScript.
+
+``export_tagger(MODEL, OUT)`` writes a folder that Transformers.js loads as is (``config.json`` with the tags,
+a ``tokenizer.json`` with the prefix-space rule, ``onnx/model.onnx`` emitting the tagger's per-subtoken
+emission scores), plus ``crf.json`` (the decoder) and the JavaScript module that segments text, tokenizes,
+pools, decodes and returns the spans ``flair-modernbert predict`` prints (:mod:`flair_modernbert.export.folder`).
+
+Modules: :mod:`~flair_modernbert.export.spec` (what a tagger computes; what cannot be exported),
+:mod:`~flair_modernbert.export.onnx_graph` (the graph), :mod:`~flair_modernbert.export.crf` (``crf.json``),
+:mod:`~flair_modernbert.export.folder` (the folder), :mod:`~flair_modernbert.export.verify` (graph vs Flair).
+The JavaScript lives in ``flair_modernbert/export/js`` (see its README.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from flair_modernbert.export.spec import ExportSpec, UnsupportedModelError, export_spec
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["export_tagger", "check_export_options", "export_spec", "ExportSpec", "UnsupportedModelError",
+           "QUANTIZATIONS", "EXPORTERS"]
+
+#: ``--quantize`` values.
+QUANTIZATIONS = ("int8",)
+#: ``--exporter`` values: torch's TorchScript-based exporter (fast) or the dynamo-based one (opset >= 18).
+EXPORTERS = ("torchscript", "dynamo")
+
+
+def check_export_options(quantize: Optional[str], opset: Optional[int], exporter: str, check: bool = True) -> None:
+    """Refuse option values that cannot work (or lack their packages), before a model is loaded.
+
+    Raises:
+        ValueError: naming the option and what is accepted, or the package to install.
+    """
+    import importlib.util
+
+    needs = []
+    if quantize or check:
+        needs += ["onnx", "onnxruntime"]
+    if exporter == "dynamo":
+        needs.append("onnxscript")
+    absent = [name for name in needs if importlib.util.find_spec(name) is None]
+    if absent:
+        raise ValueError(
+            f"export needs {', '.join(absent)}: pip install 'flair-modernbert[export]'"
+            + (" onnxscript (for --exporter dynamo)" if "onnxscript" in absent else "")
+        )
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise ValueError(f"--quantize {quantize!r}: choose one of {', '.join(QUANTIZATIONS)}")
+    if exporter not in EXPORTERS:
+        raise ValueError(f"--exporter {exporter!r}: choose one of {', '.join(EXPORTERS)}")
+    if opset is not None:
+        low = 18 if exporter == "dynamo" else 14
+        if not low <= opset <= 21:
+            raise ValueError(
+                f"--opset {opset}: the {exporter} exporter writes opsets {low} to 21 for this graph "
+                "(onnxruntime-web and onnxruntime-node run all of them)"
+            )
+
+
+def export_tagger(
+    model: Union[str, os.PathLike, Any],
+    out: Union[str, os.PathLike],
+    quantize: Optional[str] = None,
+    opset: Optional[int] = None,
+    exporter: str = "torchscript",
+    overwrite: bool = False,
+    trust: bool = False,
+    check: bool = True,
+    link_node_modules: bool = True,
+) -> "ExportResult":  # noqa: F821
+    """Export a trained tagger to a folder that Transformers.js loads, with the JavaScript decoder.
+
+    Every option and every setting of the model is checked before anything is written; a model that cannot be
+    exported (a BiLSTM head, ``use_context: document``, an encoder other than ModernBERT, ...) is refused with
+    all the reasons.
+
+    Args:
+        model: a ``final-model.pt``, a training output folder, or a loaded ``SequenceTagger``.
+        out: the folder to create.
+        quantize: ``"int8"`` also writes ``onnx/model_quantized.onnx`` (dynamic int8 weights).
+        opset: ONNX opset (default 17 for the TorchScript exporter, 18 for dynamo).
+        exporter: ``torchscript`` (default) or ``dynamo``.
+        overwrite: replace a non-empty ``out``.
+        trust: load a model file this library did not write (runs code from the file; see ``load_tagger``).
+        check: compare the graph's emission scores with Flair's on a few sentences (fails above 1e-3).
+        link_node_modules: link the installed JavaScript module's ``node_modules`` into ``out`` when present,
+            so ``node OUT/predict.mjs`` runs without ``npm ci``.
+
+    Returns:
+        An :class:`~flair_modernbert.export.folder.ExportResult` (files, sizes, check results).
+
+    Raises:
+        UnsupportedModelError: the model cannot be exported (every reason listed).
+        FileExistsError: ``out`` is not empty and ``overwrite`` is not set.
+        ValueError: an invalid option.
+    """
+    from flair_modernbert.export.folder import check_output_dir, write_folder
+
+    check_export_options(quantize, opset, exporter, check)
+    check_output_dir(Path(out), overwrite)
+    if exporter == "dynamo" and opset is None:
+        opset = 18
+    if isinstance(model, (str, os.PathLike)):
+        from flair_modernbert.tagging.loading import load_tagger
+
+        tagger = load_tagger(model, trust=trust)
+    else:
+        tagger = model
+    spec = export_spec(tagger)
+    tagger.eval()
+    return write_folder(tagger, spec, out, quantize=quantize, opset=opset, exporter=exporter, overwrite=overwrite,
+                        check=check, link_node_modules=link_node_modules)

@@ -1,0 +1,227 @@
+"""Export benchmark: file sizes fp32/int8, int8-vs-fp32 agreement on WNUT-17 test, latency in Node and Chromium.
+
+    python -m flair_modernbert.export.benchmark --data ../shared/data/wnut17/emerging.test.annotated \\
+        --size base --output runs/export-bench
+
+Builds a random-weight ModernBERT of the given size (a byte-level BPE tokenizer trained on the shipped WNUT-17
+sample, 8,192 tokens) with an untrained CRF tagger whose head and transitions are random, so it predicts many
+different tags (agreement on a mostly-O tagger would say little); exports it with ``--quantize int8``; then
+
+1. sizes of ``onnx/model.onnx`` and ``onnx/model_quantized.onnx``;
+2. tag agreement of the int8 graph with the fp32 graph on every word of the test file (and span-level F1 of
+   int8 spans against fp32 spans), both run by the JavaScript module in Node;
+3. latency per 100-word text (the test file's words cut into texts of 100 words, sentences split as predict
+   does), median over the texts after a warm-up, in Node (onnxruntime-node) and in headless Chromium (WASM,
+   through the example page), fp32 and int8.
+
+Prints a Markdown table and writes ``results.json`` in the output folder. Timings depend on the machine and on
+what else runs on it; the numbers in docs/export.md say how they were taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Optional
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+JS_DIR = HERE / "js"
+TYPES = ("person", "location", "group", "product", "corporation", "creative-work")
+
+
+def read_column_sentences(path: Path) -> list[list[str]]:
+    """Sentences (lists of tokens) of a CoNLL column file (token in column 0, blank lines between sentences)."""
+    sentences, words = [], []
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if line.strip():
+            words.append(line.split("\t")[0].split(" ")[0])
+        elif words:
+            sentences.append(words)
+            words = []
+    return sentences
+
+
+def build_model(folder: Path, size: str, seed: int = 0) -> Path:
+    """A random-weight ModernBERT of ``size`` with an 8,192-token BPE tokenizer trained on the shipped sample."""
+    import torch
+    from transformers import ModernBertConfig, ModernBertModel
+
+    from flair_modernbert.encoder.random_models import MODEL_SIZES, train_tokenizer
+
+    if (folder / "config.json").is_file():
+        return folder
+    sample = HERE.parent / "data" / "wnut17_sample"
+    texts = [" ".join(words) for path in sorted(sample.glob("*.conll")) for words in read_column_sentences(path)]
+    tokenizer = train_tokenizer(texts + [text.lower() for text in texts], vocab_size=8192)
+    config = ModernBertConfig(
+        vocab_size=((len(tokenizer) + 63) // 64) * 64, pad_token_id=tokenizer.pad_token_id,
+        cls_token_id=tokenizer.cls_token_id, sep_token_id=tokenizer.sep_token_id, bos_token_id=tokenizer.cls_token_id,
+        eos_token_id=tokenizer.sep_token_id, max_position_embeddings=8192, reference_compile=False, **MODEL_SIZES[size],
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ModernBertModel(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def random_tagger(model_dir: Path, seed: int = 3, scale: float = 0.3) -> Any:
+    """An untrained CRF tagger (six WNUT-17 types, BIOES) with random head weights and transitions."""
+    import torch
+    from flair.data import Dictionary
+    from flair.models import SequenceTagger
+
+    from flair_modernbert.encoder.embeddings import ModernBertEmbeddings
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        embeddings = ModernBertEmbeddings(str(model_dir), layers="-1", subtoken_pooling="first")
+        types = Dictionary(add_unk=False)
+        types.span_labels = True
+        for kind in TYPES:
+            types.add_item(kind)
+        tagger = SequenceTagger(embeddings=embeddings, tag_dictionary=types, tag_type="ner", tag_format="BIOES",
+                                use_crf=True, use_rnn=False, reproject_embeddings=False)
+        with torch.no_grad():
+            # hidden states of a random encoder grow with its width; keep the emissions in a similar range
+            tagger.linear.weight.normal_(0, scale * (64 / tagger.linear.in_features) ** 0.5)
+            tagger.linear.bias.normal_(0, scale)
+            tagger.crf.transitions.normal_(0, 1.0)
+            tagger.crf.transitions[:, tagger.label_dictionary.get_idx_for_item("<STOP>")] = -10000.0
+            tagger.crf.transitions[tagger.label_dictionary.get_idx_for_item("<START>"), :] = -10000.0
+    return tagger.eval()
+
+
+def hundred_word_texts(sentences: list[list[str]], count: int) -> list[str]:
+    """Consecutive words of the test set cut into texts of exactly 100 words."""
+    words = [word for sentence in sentences for word in sentence]
+    return [" ".join(words[i : i + 100]) for i in range(0, len(words) - 99, 100)][:count]
+
+
+def run_node(export: Path, mode: str, path: Path, dtype: str, repeat: int = 1) -> dict:
+    command = ["node", str(JS_DIR / "test" / "bench.mjs"), mode, str(export), str(path), dtype, str(repeat)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=7200)
+    if run.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{run.stderr[-3000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def run_chromium(export: Path, texts_file: Path, dtype: str, chromium: str, profile: Path) -> dict:
+    sys.path.insert(0, str(HERE.parent.parent / "examples" / "browser"))
+    try:
+        import serve
+    finally:
+        sys.path.pop(0)
+    server = serve.make_server(export, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/?dtype={dtype}"
+        command = ["node", str(JS_DIR / "test" / "bench-browser.mjs"), url, str(texts_file), chromium, str(profile)]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=7200)
+    finally:
+        server.shutdown()
+    if run.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def agreement(fp32: list[list[list[str]]], int8: list[list[list[str]]]) -> dict:
+    """Word tag agreement and span F1 (int8 spans against fp32 spans) over per-document, per-sentence tags."""
+    from flair.data import get_spans_from_bio
+
+    same = total = 0
+    spans_a: set = set()
+    spans_b: set = set()
+    for d, (doc_a, doc_b) in enumerate(zip(fp32, int8)):
+        for s, (tags_a, tags_b) in enumerate(zip(doc_a, doc_b)):
+            same += sum(a == b for a, b in zip(tags_a, tags_b))
+            total += len(tags_a)
+            spans_a |= {(d, s, tuple(i), kind) for i, _, kind in get_spans_from_bio(list(tags_a))}
+            spans_b |= {(d, s, tuple(i), kind) for i, _, kind in get_spans_from_bio(list(tags_b))}
+    common = len(spans_a & spans_b)
+    f1 = 2 * common / (len(spans_a) + len(spans_b)) if spans_a or spans_b else 1.0
+    non_o = sum(tag != "O" for doc in fp32 for sentence in doc for tag in sentence)
+    return {"words": total, "tag_agreement": same / total, "span_f1_vs_fp32": f1, "fp32_spans": len(spans_a),
+            "int8_spans": len(spans_b), "fp32_non_o_tags": non_o}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="WNUT-17 test file (CoNLL columns)")
+    parser.add_argument("--size", default="base", choices=["tiny", "small", "base", "large"], help="random model shape")
+    parser.add_argument("--output", type=Path, default=Path("runs/export-bench"), help="work and results folder")
+    parser.add_argument("--texts", type=int, default=20, help="100-word texts timed per runtime")
+    parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium", help="Chromium executable")
+    parser.add_argument("--skip-browser", action="store_true", help="no Chromium measurement")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    from flair_modernbert.export import export_tagger
+
+    out = args.output
+    out.mkdir(parents=True, exist_ok=True)
+    export = out / "export"
+    if not (export / "crf.json").is_file():
+        tagger = random_tagger(build_model(out / f"random-{args.size}", args.size))
+        export_tagger(tagger, export, quantize="int8", overwrite=True)
+    sizes = {name: (export / "onnx" / name).stat().st_size for name in ("model.onnx", "model_quantized.onnx")}
+
+    sentences = read_column_sentences(args.data)
+    lines_file = out / "test-sentences.txt"
+    lines_file.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8")
+    texts_file = out / "texts-100-words.txt"
+    texts_file.write_text("\n".join(hundred_word_texts(sentences, args.texts)) + "\n", encoding="utf-8")
+
+    logger.info("tagging %d test sentences with fp32 and int8 in Node", len(sentences))
+    tags = {dtype: run_node(export, "tags", lines_file, dtype)["tags"] for dtype in ("fp32", "q8")}
+    agree = agreement(tags["fp32"], tags["q8"])
+    latency: dict[str, Any] = {}
+    for dtype in ("fp32", "q8"):
+        logger.info("timing %s in Node", dtype)
+        latency[f"node {dtype}"] = run_node(export, "time", texts_file, dtype)
+        if not args.skip_browser:
+            logger.info("timing %s in headless Chromium (WASM)", dtype)
+            latency[f"chromium {dtype}"] = run_chromium(export, texts_file, dtype, args.chromium, out / f"profile-{dtype}")
+    results = {
+        "size": args.size, "sizes_mib": {k: v / 2**20 for k, v in sizes.items()}, "agreement": agree,
+        "latency_ms_per_100_words": latency, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "test_sentences": len(sentences), "texts": args.texts,
+    }
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    lines = [
+        f"random ModernBERT-{args.size} + CRF (untrained head, many tags), {os.cpu_count()} CPUs",
+        "",
+        "| | fp32 | int8 |",
+        "|---|---|---|",
+        f"| onnx file | {sizes['model.onnx'] / 2**20:.0f} MiB | {sizes['model_quantized.onnx'] / 2**20:.0f} MiB |",
+    ]
+    for runtime in ("node", "chromium"):
+        if f"{runtime} fp32" in latency:
+            a, b = latency[f"{runtime} fp32"], latency[f"{runtime} q8"]
+            lines.append(f"| {runtime} ms per 100-word text (median, p90) | {a['median_ms']:.0f} ({a['p90_ms']:.0f}) "
+                         f"| {b['median_ms']:.0f} ({b['p90_ms']:.0f}) |")
+    lines += [
+        "",
+        f"int8 vs fp32 on {len(sentences)} WNUT-17 test sentences ({agree['words']} words): tag agreement "
+        f"{agree['tag_agreement']:.2%}, span F1 {agree['span_f1_vs_fp32']:.3f} ({agree['fp32_spans']} fp32 spans, "
+        f"{agree['int8_spans']} int8 spans)",
+    ]
+    print("\n".join(lines))  # noqa: T201 - a benchmark script prints its table
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

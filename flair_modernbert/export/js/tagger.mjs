@@ -1,0 +1,404 @@
+// A flair-modernbert tagger exported with `flair-modernbert export`, run with Transformers.js (Node or browser).
+//
+//   import { loadTagger } from "./tagger.mjs";
+//   const tagger = await loadTagger("/path/to/export");          // Node: a folder; browser: a URL path ("/model/")
+//   const [doc] = await tagger.predict(["Jane Doe moved to Berlin ."]);   // {text, spans: [{start, end, type, text, score}]}
+//   const { text, spans } = await tagger.redact("Jane Doe moved to Berlin .", { types: ["person"] });
+//
+// Text is split into sentences and words by the rule Python's predict uses (segmentation.mjs), each word is
+// tokenized on its own with the exported tokenizer.json, the ONNX graph gives emission scores per subtoken,
+// words are pooled, and the CRF (Viterbi) or softmax decodes them (decode.mjs). Offsets count code points,
+// like Python's. See README.md for the options, long texts and the browser setup.
+
+import { AutoModelForTokenClassification, AutoTokenizer, Tensor, env } from "@huggingface/transformers";
+
+import { round4, softmaxDecode, spansFromTags, viterbi } from "./decode.mjs";
+import { dumps, floatRepr, stringRepr } from "./pyjson.mjs";
+import { sentences as splitSentences, words as splitWords } from "./segmentation.mjs";
+import { planSentence, poolEmissions } from "./sequences.mjs";
+
+export { sentences, words } from "./segmentation.mjs";
+
+/** crf.json's format and the versions this module reads. */
+export const FORMAT = "flair-modernbert-tagger";
+export const VERSIONS = [1];
+
+/** Common names of entity types (inference.TYPE_ALIASES): `PER` finds a model's `person`. */
+export const TYPE_ALIASES = {
+  per: ["person", "persons", "people", "per"],
+  loc: ["location", "loc", "gpe"],
+  org: ["organization", "organisation", "org", "corporation"],
+  misc: ["miscellaneous", "misc"],
+};
+
+/** Default window for browsers: attention memory grows with its square. */
+export const BROWSER_MAX_LENGTH = 512;
+
+const IS_NODE = typeof process !== "undefined" && process.versions?.node !== undefined && typeof window === "undefined";
+
+async function readJson(location, name) {
+  if (IS_NODE) {
+    const { readFile } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const file = join(location, name);
+    try {
+      return JSON.parse(await readFile(file, "utf-8"));
+    } catch (error) {
+      throw new Error(`${file}: ${error.code === "ENOENT" ? "missing; is this an export folder?" : error.message}`);
+    }
+  }
+  const url = location.replace(/\/?$/, "/") + name;
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}; is this an export folder?`);
+  return response.json();
+}
+
+async function resolveLocation(location) {
+  if (IS_NODE) {
+    const { resolve } = await import("node:path");
+    const { fileURLToPath } = await import("node:url");
+    const text = String(location);
+    return resolve(text.startsWith("file:") ? fileURLToPath(text) : text);
+  }
+  // a path on the page's origin (Transformers.js loads local models by path, never by full URL)
+  const url = new URL(String(location), globalThis.document?.baseURI ?? globalThis.location?.href);
+  if (globalThis.location && url.origin !== globalThis.location.origin) {
+    throw new Error(`${url}: the model must be served from the page's origin (${globalThis.location.origin})`);
+  }
+  return url.pathname.replace(/\/$/, "");
+}
+
+/**
+ * Load an exported tagger.
+ * @param {string|URL} location the export folder (Node: a path or file: URL; browser: a path or URL on the page's origin)
+ * @param {Object} [options]
+ * @param {string} [options.dtype="fp32"] "fp32" (onnx/model.onnx) or "q8" (onnx/model_quantized.onnx, from --quantize int8)
+ * @param {string} [options.device] Transformers.js device ("cpu" in Node, "wasm" in browsers by default)
+ * @param {number} [options.maxLength] window in subtokens: the model's own in Node (exactly Python's results),
+ *   BROWSER_MAX_LENGTH in browsers; longer sentences run in Flair's strided windows of this size
+ * @param {number} [options.batchSize=32] windows per forward pass
+ * @param {number} [options.batchCost=2097152] at most batch x length^2 per forward pass (bounds attention memory)
+ * @param {boolean} [options.browserCache=false] let Transformers.js keep the model in the browser's Cache Storage
+ * @returns {Promise<Tagger>}
+ */
+export async function loadTagger(location, options = {}) {
+  const folder = await resolveLocation(location);
+  const config = await readJson(folder, "crf.json");
+  if (config.format !== FORMAT || !VERSIONS.includes(config.version)) {
+    throw new Error(`${folder}/crf.json: not a ${FORMAT} file of version ${VERSIONS.join(" or ")}`);
+  }
+  const dtype = options.dtype ?? "fp32";
+  if (!["fp32", "q8"].includes(dtype)) throw new Error(`dtype ${dtype}: use "fp32" or "q8"`);
+  if (dtype === "q8" && !config.model_files?.q8) {
+    throw new Error(`${folder}: no int8 model (export with --quantize int8 to get onnx/model_quantized.onnx)`);
+  }
+  const maxLength = options.maxLength ?? (IS_NODE ? config.tokens.max_length : Math.min(BROWSER_MAX_LENGTH, config.tokens.max_length));
+  const special = config.tokens.prefix.length + config.tokens.suffix.length;
+  if (!Number.isInteger(maxLength) || maxLength < 8 + special || maxLength > config.tokens.max_length) {
+    throw new Error(`maxLength ${maxLength}: use a whole number from ${8 + special} to the model's ${config.tokens.max_length}`);
+  }
+  // local files only: text and model never leave the machine, nothing is fetched from the Hugging Face hub
+  env.allowLocalModels = true;
+  env.allowRemoteModels = false;
+  if (!IS_NODE) env.useBrowserCache = Boolean(options.browserCache);
+  const device = options.device ?? (IS_NODE ? "cpu" : "wasm");
+  const tokenizer = await AutoTokenizer.from_pretrained(folder);
+  const model = await AutoModelForTokenClassification.from_pretrained(folder, { dtype, device });
+  return new Tagger(model, tokenizer, config, { ...options, maxLength });
+}
+
+/**
+ * @typedef {Object} Span
+ * @property {number} start code point offset into the document
+ * @property {number} end
+ * @property {string} type
+ * @property {string} text
+ * @property {number} score rounded to 4 decimals as Python's round()
+ */
+
+/**
+ * @typedef {Object} Document
+ * @property {string} text
+ * @property {Span[]} spans
+ * @property {Map<string, any>|undefined} extra other fields of a JSON input line (see pyjson.mjs)
+ */
+
+export class Tagger {
+  /**
+   * Use loadTagger().
+   * @param {any} model Transformers.js model (logits per subtoken)
+   * @param {any} tokenizer Transformers.js tokenizer
+   * @param {Object} config crf.json
+   * @param {Object} options see loadTagger
+   */
+  constructor(model, tokenizer, config, options = {}) {
+    this.model = model;
+    this.tokenizer = tokenizer;
+    this.config = config;
+    this.maxLength = options.maxLength ?? config.tokens.max_length;
+    this.batchSize = options.batchSize ?? 32;
+    this.batchCost = options.batchCost ?? 2 ** 21;
+    this.width = config.tags.length * (config.logits_parts ?? 1);
+    this._ids = new Map();
+  }
+
+  /** The entity types the model predicts, in its dictionary's order (inference.model_types). */
+  get types() {
+    const found = [];
+    for (const tag of this.config.tags) {
+      if (["O", "<unk>", "<START>", "<STOP>"].includes(tag)) continue;
+      const kind = ["B-", "I-", "E-", "S-"].includes(tag.slice(0, 2)) ? tag.slice(2) : tag;
+      if (!found.includes(kind)) found.push(kind);
+    }
+    return found;
+  }
+
+  /**
+   * The model's types that `names` ask for: case-insensitive, with common aliases (inference.resolve_types).
+   * @param {string[]|string|null|undefined} names
+   * @returns {Set<string>|null} null for all types
+   */
+  resolveTypes(names) {
+    const list = typeof names === "string" ? names.split(",") : names;
+    const requested = (list ?? []).map((name) => name.trim()).filter(Boolean);
+    if (!requested.length) return null;
+    const known = this.types;
+    const byFolded = new Map(known.map((kind) => [kind.toLowerCase(), kind]));
+    const chosen = new Set();
+    for (const name of requested) {
+      const folded = name.toLowerCase();
+      if (byFolded.has(folded)) {
+        chosen.add(byFolded.get(folded));
+        continue;
+      }
+      const group = Object.entries(TYPE_ALIASES).find(([key, names]) => folded === key || names.includes(folded))?.[1] ?? [];
+      const matches = group.filter((alias) => byFolded.has(alias)).map((alias) => byFolded.get(alias));
+      if (!matches.length) throw new Error(`--types: '${name}' is not an entity type of this model; its types are: ${known.join(", ")}`);
+      matches.forEach((kind) => chosen.add(kind));
+    }
+    return chosen;
+  }
+
+  /** Subtoken ids of one word, as Python's tokenizer gives them with is_split_into_words (cached). */
+  wordIds(word) {
+    let ids = this._ids.get(word);
+    if (ids === undefined) {
+      ids = this.tokenizer.encode(word, { add_special_tokens: false });
+      if (this._ids.size > 200000) this._ids.clear();
+      this._ids.set(word, ids);
+    }
+    return ids;
+  }
+
+  /**
+   * Emission scores of every word of every sentence, computed in as few forward passes as fit.
+   * @param {Array<Array<{text: string}>>[]} documents per document its sentences' words
+   * @returns {Promise<Float32Array[][][]>} per document, per sentence, per word: T scores
+   */
+  async emissions(documents) {
+    const plans = documents.map((sentences) => {
+      const tokens = sentences.map((sentence) => sentence.map((word) => ({ text: word.text, ids: this.wordIds(word.text) })));
+      return tokens.map((_, index) => planSentence(tokens, index, this.config, this.maxLength));
+    });
+    const windows = [];
+    plans.forEach((sentencePlans) =>
+      sentencePlans.forEach((plan) => plan.windows.forEach((ids) => windows.push({ ids, logits: null }))),
+    );
+    await this._run(windows);
+    let next = 0;
+    return plans.map((sentencePlans) =>
+      sentencePlans.map((plan) => {
+        const own = windows.slice(next, next + plan.windows.length);
+        next += plan.windows.length;
+        const row = (w, slot) => own[w].logits.subarray(slot * this.width, (slot + 1) * this.width);
+        return poolEmissions(plan.positions, row, this.config);
+      }),
+    );
+  }
+
+  async _run(windows) {
+    const order = windows.map((_, i) => i).sort((a, b) => windows[b].ids.length - windows[a].ids.length);
+    let at = 0;
+    while (at < order.length) {
+      const longest = windows[order[at]].ids.length;
+      const size = Math.max(1, Math.min(this.batchSize, Math.floor(this.batchCost / (longest * longest))));
+      const batch = order.slice(at, at + size);
+      at += batch.length;
+      const ids = new BigInt64Array(batch.length * longest).fill(BigInt(this.config.tokens.pad ?? 0));
+      const mask = new BigInt64Array(batch.length * longest);
+      batch.forEach((index, b) => {
+        windows[index].ids.forEach((id, j) => {
+          ids[b * longest + j] = BigInt(id);
+          mask[b * longest + j] = 1n;
+        });
+      });
+      const output = await this.model({
+        input_ids: new Tensor("int64", ids, [batch.length, longest]),
+        attention_mask: new Tensor("int64", mask, [batch.length, longest]),
+      });
+      const data = output.logits.data;
+      const [, length, width] = output.logits.dims;
+      if (width !== this.width) throw new Error(`the model gives ${width} scores per subtoken, crf.json expects ${this.width}`);
+      batch.forEach((index, b) => {
+        windows[index].logits = data.slice(b * length * width, (b * length + windows[index].ids.length) * width);
+      });
+    }
+  }
+
+  /** Tags, token confidences for one sentence's emissions. */
+  decode(emissions) {
+    const { crf } = this.config;
+    const result = crf ? viterbi(emissions, crf.transitions, crf.start, crf.stop) : softmaxDecode(emissions);
+    return { tags: result.tags.map((index) => this.config.tags[index]), scores: result.scores };
+  }
+
+  /**
+   * Tag documents: each is split into sentences (or, with unit "document", kept as one sequence), tagged,
+   * and its spans returned with code point offsets into its text, sorted by start.
+   * @param {Array<string|{text: string, extra?: any}>} documents
+   * @param {Object} [options]
+   * @param {string[]|string} [options.types] keep only these types (see resolveTypes)
+   * @param {string} [options.unit="sentence"] "sentence" or "document"
+   * @returns {Promise<Document[]>}
+   */
+  async predict(documents, options = {}) {
+    const unit = options.unit ?? "sentence";
+    if (!["sentence", "document"].includes(unit)) throw new Error(`unit: expected 'sentence' or 'document', got '${unit}'`);
+    const types = options.types instanceof Set ? options.types : this.resolveTypes(options.types);
+    const list = (Array.isArray(documents) ? documents : [documents]).map((doc) =>
+      typeof doc === "string" ? { text: doc } : { ...doc },
+    );
+    const segmented = list.map((doc) => {
+      if (unit === "document") {
+        const found = splitWords(doc.text);
+        return found.length ? [found] : [];
+      }
+      return splitSentences(doc.text);
+    });
+    const emissions = await this.emissions(segmented);
+    return list.map((doc, d) => {
+      const spans = [];
+      segmented[d].forEach((sentence, s) => {
+        const { tags, scores } = this.decode(emissions[d][s]);
+        for (const found of spansFromTags(tags, scores)) {
+          if (types && !types.has(found.type)) continue;
+          const first = sentence[found.indices[0]];
+          const last = sentence[found.indices[found.indices.length - 1]];
+          const span = {
+            start: first.start,
+            end: last.end,
+            type: found.type,
+            text: doc.text.slice(first.u16Start, last.u16End),
+            score: round4(found.score),
+          };
+          Object.defineProperty(span, "u16", { value: [first.u16Start, last.u16End], enumerable: false });
+          spans.push(span);
+        }
+      });
+      spans.sort((a, b) => a.start - b.start);
+      return { ...doc, spans };
+    });
+  }
+
+  /**
+   * Replace the spans of the chosen types with placeholders (inference.redact).
+   * @param {string|Document} text a text, or a document predict() returned
+   * @param {Object} [options]
+   * @param {string[]|string} [options.types] types to replace (default: all)
+   * @param {string} [options.placeholder="[{type}]"] with {type} (upper-cased) and {index} (the span's number)
+   * @returns {Promise<{text: string, spans: Object[]}>} the redacted text and the span map
+   */
+  async redact(text, options = {}) {
+    const placeholder = options.placeholder ?? "[{type}]";
+    checkPlaceholder(placeholder);
+    const doc = typeof text === "string" ? (await this.predict([text], { types: options.types }))[0] : text;
+    return redactDocument(doc, placeholder);
+  }
+}
+
+/** Refuse a placeholder with fields other than {type} and {index} (inference.check_placeholder). */
+export function checkPlaceholder(placeholder) {
+  formatPlaceholder(placeholder, "PERSON", 0);
+  return placeholder;
+}
+
+function formatPlaceholder(placeholder, type, index) {
+  return placeholder.replace(/\{\{|\}\}|\{([^{}]*)\}|[{}]/g, (match, field) => {
+    if (match === "{{") return "{";
+    if (match === "}}") return "}";
+    if (field === "type") return type;
+    if (field === "index") return String(index);
+    throw new Error(`placeholder '${placeholder}': a placeholder may use {type} and {index} only (write {{ and }} for literal braces)`);
+  });
+}
+
+const codePointLength = (text) => {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+};
+
+/**
+ * Redact a tagged document (inference.redact): spans sorted by start, overlapping ones skipped.
+ * @param {Document} doc
+ * @param {string} [placeholder="[{type}]"]
+ * @returns {{text: string, spans: Object[]}}
+ */
+export function redactDocument(doc, placeholder = "[{type}]") {
+  const pieces = [];
+  const mapping = [];
+  let cursor = 0; // code points
+  let cursor16 = 0; // the same in UTF-16 units
+  let shift = 0;
+  doc.spans.forEach((span, index) => {
+    if (span.start < cursor) return;
+    const [start16, end16] = span.u16 ?? [codePointToUnit(doc.text, span.start), codePointToUnit(doc.text, span.end)];
+    const mask = formatPlaceholder(placeholder, span.type.toUpperCase(), index);
+    pieces.push(doc.text.slice(cursor16, start16), mask);
+    const newStart = span.start + shift;
+    const length = codePointLength(mask);
+    mapping.push({
+      placeholder: mask,
+      type: span.type,
+      text: span.text,
+      start: span.start,
+      end: span.end,
+      redacted_start: newStart,
+      redacted_end: newStart + length,
+    });
+    shift += length - (span.end - span.start);
+    cursor = span.end;
+    cursor16 = end16;
+  });
+  pieces.push(doc.text.slice(cursor16));
+  return { text: pieces.join(""), spans: mapping };
+}
+
+function codePointToUnit(text, offset) {
+  let units = 0;
+  let points = 0;
+  for (const char of text) {
+    if (points === offset) return units;
+    units += char.length;
+    points++;
+  }
+  return units;
+}
+
+/**
+ * The line `flair-modernbert predict` prints for a document: json.dumps({**extra, "text", "spans"}, ensure_ascii=False).
+ * @param {Document} doc
+ * @returns {string}
+ */
+export function documentLine(doc) {
+  const parts = [];
+  for (const [key, value] of doc.extra ?? []) if (key !== "text" && key !== "spans") parts.push(stringRepr(key) + ": " + dumps(value));
+  parts.push('"text": ' + stringRepr(doc.text));
+  const spans = doc.spans.map(
+    (span) =>
+      `{"start": ${span.start}, "end": ${span.end}, "type": ${stringRepr(span.type)}, ` +
+      `"text": ${stringRepr(span.text)}, "score": ${floatRepr(span.score)}}`,
+  );
+  parts.push('"spans": [' + spans.join(", ") + "]");
+  return "{" + parts.join(", ") + "}";
+}

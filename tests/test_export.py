@@ -1,0 +1,176 @@
+"""Export to ONNX + Transformers.js, Python side: the graph reproduces Flair's emission scores, the exported
+tokenizer gives Python's ids, unsupported taggers and options are refused before any work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from flair_modernbert.export import UnsupportedModelError, export_spec, export_tagger
+from flair_modernbert.export.onnx_graph import export_onnx
+from flair_modernbert.export.verify import flair_emissions, onnx_emissions
+
+SAMPLE = Path(__file__).parent.parent / "flair_modernbert" / "data" / "wnut17_sample" / "test.conll"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """The tiny models' matrices are too small for two threads to pay off; on a busy machine each of thousands of
+    small parallel regions waits for a second core, so these tests run on one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def sample_sentences(limit: int = 200) -> list[list[str]]:
+    sentences, words = [], []
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines() + [""]:
+        if line.strip():
+            words.append(line.split("\t")[0])
+        elif words:
+            sentences.append(words)
+            words = []
+    return sentences[:limit]
+
+
+# a sentence longer than the tiny model's local attention window (16 subtokens), so local layers mask
+LONG = ("In 2019 Jane Doe and John Smith flew from New York to Berlin , then drove through Bavaria , Austria and "
+        "northern Italy before they reached Lake Como on a rainy Sunday in late October .").split()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(subtoken_pooling="first", layers="-1"),
+        dict(subtoken_pooling="first_last", layers="-1,-3", layer_mean=False, final_norm=True),
+        dict(subtoken_pooling="mean", layers="0,-1", layer_mean=True),
+        dict(subtoken_pooling="last", layers="-2"),
+    ],
+    ids=["first", "first_last-concat-final_norm", "mean-layer_mean", "last"],
+)
+def test_graph_emissions_equal_flair(bpe_modernbert_dir, make_random_tagger, tmp_path, options):
+    """ONNX Runtime on the exported graph gives Flair's emission scores (<= 1e-4): single sentences, a padded
+    batch of mixed lengths, and a sentence longer than the local attention window."""
+    tagger = make_random_tagger(bpe_modernbert_dir, **options)
+    spec = export_spec(tagger)
+    model = export_onnx(tagger, spec, tmp_path / "model.onnx")
+    tokenizer = tagger.embeddings.tokenizer
+    sentences = [LONG, *sample_sentences(6), ["Hi"]]
+    assert len(tokenizer(LONG, is_split_into_words=True)["input_ids"]) > 2 * tagger.embeddings.model.config.local_attention
+    reference = flair_emissions(tagger, sentences)
+    for words, expected in zip(sentences, reference):  # one at a time
+        (found,) = onnx_emissions(model, tokenizer, spec, [words])
+        assert np.abs(found - expected).max() <= 1e-4
+    batch = onnx_emissions(model, tokenizer, spec, sentences)  # one padded batch
+    worst = max(float(np.abs(a - b).max()) for a, b in zip(batch, reference))
+    assert worst <= 1e-4, worst
+    assert max(float(np.abs(e).max()) for e in reference) > 0.5  # the scores are not all near zero
+
+
+def test_exported_tokenizer_gives_python_ids_and_needs_the_prefix_space(bpe_modernbert_dir, make_random_tagger, tmp_path):
+    """tokenizer.json (all Transformers.js reads) gives each word the ids Flair uses; without the prefix-space rule
+    (the hub's ModernBERT setting) most sentences get other ids: the negative control."""
+    from tokenizers import Tokenizer
+
+    tagger = make_random_tagger(bpe_modernbert_dir)
+    out = export_tagger(tagger, tmp_path / "out", link_node_modules=False, check=False).folder
+    state = json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))
+    assert state["pre_tokenizer"]["add_prefix_space"] is True
+    python = tagger.embeddings.tokenizer
+
+    def mismatches(backend: Tokenizer) -> int:
+        wrong = 0
+        for words in sample_sentences():
+            encoding = python(words, is_split_into_words=True, add_special_tokens=False)
+            expected = [[] for _ in words]
+            for token_id, word in zip(encoding["input_ids"], encoding.word_ids()):
+                expected[word].append(token_id)
+            # the JavaScript side tokenizes each word on its own, without special tokens
+            found = [backend.encode(word, add_special_tokens=False).ids for word in words]
+            wrong += found != expected
+        return wrong
+
+    assert mismatches(Tokenizer.from_str(json.dumps(state))) == 0
+    state["pre_tokenizer"]["add_prefix_space"] = False
+    assert mismatches(Tokenizer.from_str(json.dumps(state))) > 0.9 * len(sample_sentences())
+
+
+def test_export_folder_is_what_transformers_js_loads(bpe_modernbert_dir, make_random_tagger, tmp_path):
+    tagger = make_random_tagger(bpe_modernbert_dir, use_context=2)
+    result = export_tagger(tagger, tmp_path / "out", quantize="int8", link_node_modules=False)
+    out = result.folder
+    config = json.loads((out / "config.json").read_text())
+    tags = tagger.label_dictionary.get_items()
+    assert config["model_type"] == "modernbert"
+    assert [config["id2label"][str(i)] for i in range(len(tags))] == tags
+    crf = json.loads((out / "crf.json").read_text())
+    assert crf["tags"] == tags and crf["tag_format"] == "BIOES" and crf["pooling"] == "first"
+    assert tags[crf["crf"]["start"]] == "<START>" and tags[crf["crf"]["stop"]] == "<STOP>"
+    transitions = tagger.crf.transitions.detach().numpy()
+    assert np.array_equal(np.asarray(crf["crf"]["transitions"], dtype=np.float32), transitions)  # exact float32
+    assert crf["context"] == {"length": 2, "separator": "[FLERT]",
+                              "separator_id": tagger.embeddings.tokenizer.convert_tokens_to_ids("[FLERT]")}
+    assert crf["tokens"]["prefix"] == [tagger.embeddings.tokenizer.cls_token_id]
+    assert crf["tokens"]["suffix"] == [tagger.embeddings.tokenizer.sep_token_id]
+    for name in ("onnx/model.onnx", "onnx/model_quantized.onnx", "tokenizer.json", "tokenizer_config.json",
+                 "tagger.mjs", "predict.mjs", "package.json", "package-lock.json", "README.md", "JAVASCRIPT.md"):
+        assert (out / name).is_file(), name
+    assert result.files["onnx/model_quantized.onnx"] < result.files["onnx/model.onnx"]
+    assert result.max_abs_diff is not None and result.max_abs_diff <= 1e-4
+    assert "onnx/model.onnx" in result.summary()
+
+
+def test_unsupported_taggers_are_refused_before_any_work(bpe_modernbert_dir, tiny_bert_dir, make_random_tagger, tmp_path):
+    from flair.data import Dictionary
+    from flair.embeddings import TransformerWordEmbeddings
+    from flair.models import SequenceTagger
+
+    out = tmp_path / "out"
+    with pytest.raises(UnsupportedModelError, match="LSTM.*bilstm-crf"):
+        export_tagger(make_random_tagger(bpe_modernbert_dir, head="bilstm-crf"), out)
+    with pytest.raises(UnsupportedModelError, match="use_context: 'document'"):
+        export_tagger(make_random_tagger(bpe_modernbert_dir, use_context="document"), out)
+    types = Dictionary(add_unk=False)
+    types.span_labels = True
+    types.add_item("person")
+    bert = SequenceTagger(TransformerWordEmbeddings(str(tiny_bert_dir)), types, "ner", use_crf=True, use_rnn=False,
+                          reproject_embeddings=False)
+    with pytest.raises(UnsupportedModelError, match="TransformerWordEmbeddings with a 'bert' model"):
+        export_tagger(bert, out)
+    assert not out.exists()
+
+
+def test_bad_options_and_outputs_are_refused_before_loading(tmp_path):
+    missing = tmp_path / "no-such-model"  # never loaded: the option errors come first
+    with pytest.raises(ValueError, match="--quantize 'int4'"):
+        export_tagger(missing, tmp_path / "a", quantize="int4")
+    with pytest.raises(ValueError, match="--opset 9"):
+        export_tagger(missing, tmp_path / "a", opset=9)
+    with pytest.raises(ValueError, match="--opset 17: the dynamo exporter"):
+        export_tagger(missing, tmp_path / "a", opset=17, exporter="dynamo")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("x")
+    with pytest.raises(FileExistsError, match="not empty.*--overwrite"):
+        export_tagger(missing, busy)
+    with pytest.raises(FileNotFoundError, match="no model at"):
+        export_tagger(missing, tmp_path / "a")
+
+
+def test_cli_export(bpe_modernbert_dir, make_random_tagger, tmp_path, capsys):
+    from flair_modernbert.cli import main
+
+    model = tmp_path / "final-model.pt"
+    make_random_tagger(bpe_modernbert_dir, head="softmax").save(model)
+    out = tmp_path / "out"
+    assert main(["export", str(model), str(out), "--no-node-modules"]) == 0
+    printed = capsys.readouterr().out
+    assert f"exported to {out}" in printed and "max abs difference" in printed
+    assert json.loads((out / "crf.json").read_text())["head"] == "softmax"
+    assert main(["export", str(model), str(out)]) == 2
+    assert "is not empty" in capsys.readouterr().err

@@ -1,0 +1,310 @@
+"""Export to the browser, JavaScript side: the exported folder run by Transformers.js in Node (``node --test``) and
+in headless Chromium gives what the Python tagger gives.
+
+The Python side writes a fixture at test time (segmentation, subtoken ids, Flair's emission scores, tags and
+``predict`` lines of several exported taggers, plus Python's own answers for JSON, float repr and rounding);
+``flair_modernbert/export/js/test/parity.test.mjs`` checks the JavaScript module against it. Needs Node 20 and
+the module's node_modules (``npm ci`` in flair_modernbert/export/js) and, for the browser test, Chromium; without
+them these tests are skipped, unless FLAIR_MODERNBERT_REQUIRE_JS=1 (set by .ci/run) turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from flair_modernbert.export import export_tagger
+from flair_modernbert.export.folder import JS_DIR
+from flair_modernbert.inference import Document, redact, tag_documents
+from flair_modernbert.segmentation import sentences as split_sentences
+
+ROOT = Path(__file__).parent.parent
+SAMPLE = ROOT / "flair_modernbert" / "data" / "wnut17_sample" / "test.conll"
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """The tiny models' matrices are too small for two threads to pay off; on a busy machine each of thousands of
+    small parallel regions waits for a second core, so these tests run on one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _require(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if os.environ.get("FLAIR_MODERNBERT_REQUIRE_JS") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    found = shutil.which("node")
+    _require(found is not None, "node is not installed")
+    _require((JS_DIR / "node_modules" / "@huggingface" / "transformers").is_dir(),
+             f"the JavaScript module's dependencies are not installed (npm ci in {JS_DIR})")
+    return found
+
+
+def sample_lines(limit: int) -> list[str]:
+    lines, words = [], []
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines() + [""]:
+        if line.strip():
+            words.append(line.split("\t")[0])
+        elif words:
+            lines.append(" ".join(words))
+            words = []
+    return lines[:limit]
+
+
+#: Texts whose segmentation is easy to get wrong: code points outside the BMP, combining marks, zero-width and
+#: format characters, variation selectors, URLs, handles, several kinds of line breaks, a BOM.
+TRICKY = [
+    "Jane Doe moved to Berlin . She loves it !",
+    "\ufeffZoë Ðoe-Smith (née O'Neil) met @jdoe at www.example.com/a?b=1, then at https://x.org/p.",
+    "𝕏 user 👩‍👩‍👧 said: Ann\u200b\u200bBerlin … ok?! #Paris2024 e.g. jane.doe@mail.com",
+    "Line one\nLine two\r\nLine three\u2028after a line separator\u0085and NEL\tand a tab",
+    "Café ☕️ with Josè (e\u0301) und Grüße aus Köln ; 東京 に 行った 。 次 ！",
+    "\u05e9\u05dc\u05d5\u05dd Ahmed \u200f\u0639\u0644\u064a\u200f and Chloé\ufe0f in Montréal",
+    "Smith\ufe0e met x\U000e0100y ❤️Ann 👍🏽 \u0301 東京タワー in Köln\ufe0f .",
+    "   ",
+    "",
+]
+
+
+def multi_sentence_documents() -> list[str]:
+    lines = sample_lines(60)
+    return [" ".join(lines[i : i + 3]) for i in range(0, 24, 3)]
+
+
+# ------------------------------------------------------------------------------------------ Python reference
+def _word_ids(tokenizer, words: list[str]) -> list[list[int]]:
+    encoding = tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+    grouped: list[list[int]] = [[] for _ in words]
+    for token_id, word in zip(encoding["input_ids"], encoding.word_ids()):
+        grouped[word].append(token_id)
+    return grouped
+
+
+def _emissions(tagger, sentences) -> list[list[list[float]]]:
+    """The scores Flair's head gives each word (the linear layer's output), sentences in batches of 32."""
+    captured = []
+    handle = tagger.linear.register_forward_hook(lambda module, args, output: captured.append(output.detach()))
+    found = []
+    try:
+        with torch.no_grad():
+            for i in range(0, len(sentences), 32):
+                batch = sentences[i : i + 32]
+                tensor, lengths = tagger._prepare_tensors(batch)
+                tagger.forward(tensor, lengths)
+                found += [captured[-1][j, : len(s)].double().tolist() for j, s in enumerate(batch)]
+    finally:
+        handle.remove()
+        for sentence in sentences:
+            sentence.clear_embeddings()
+    return found
+
+
+def reference_documents(tagger, texts: list[str], placeholder: str = "[{type}]") -> list[dict]:
+    """What the Python tagger computes for each text; context stays inside a text, as predict intends."""
+    from flair.data import Sentence
+
+    tokenizer = tagger.embeddings.tokenizer
+    groups = [split_sentences(text) for text in texts]
+    flair_sentences = [[Sentence([word.text for word in group]) for group in doc] for doc in groups]
+    for doc in flair_sentences:
+        Sentence.set_context_for_sentences(doc)  # also for one sentence: no context from other texts
+    flat = [sentence for doc in flair_sentences for sentence in doc]
+    emissions = iter(_emissions(tagger, flat))
+    tagger.predict(flat, label_name="tags", force_token_predictions=True)
+    if tagger.embeddings.context_length:
+        # predict links the sentences of one-sentence lines to each other (flair's set_context_for_sentences
+        # skips only sentences already linked): tag each text alone so that context stays inside it
+        tagged = [tag_documents(tagger, [Document(text)])[0] for text in texts]
+    else:
+        tagged = tag_documents(tagger, [Document(text) for text in texts])
+    documents = []
+    for text, doc_groups, doc_sentences, document in zip(texts, groups, flair_sentences, tagged):
+        redacted, span_map = redact(document, placeholder)
+        documents.append({
+            "text": text,
+            "ids": [_word_ids(tokenizer, [word.text for word in group]) for group in doc_groups],
+            "emissions": [next(emissions) for _ in doc_sentences],
+            "tags": [[token.get_label("tags").value for token in sentence] for sentence in doc_sentences],
+            "line": json.dumps(document.to_json(), ensure_ascii=False),
+            "redacted": redacted,
+            "span_map": span_map,
+        })
+    return documents
+
+
+def python_values() -> dict:
+    """Python's answers for what pyjson.mjs and round4 imitate."""
+    import random
+
+    rng = random.Random(0)
+    floats = [rng.random() for _ in range(300)] + [k / 32 for k in range(33)] + [0.00005, 0.99995, 1.0, 0.5]
+    reprs = [1.0, 0.0, -0.0, 1e16, 1e15, 1.5e16, 1e-05, 0.0001, 0.00012345, 5e-324, 1e22, 123456.789, -2.5e-7,
+             float("nan"), float("inf"), float("-inf"), *floats[:50]]
+    strips = ["  a  ", "\x1c\x1fa b\u3000", "\u200ba\u200b", "\x85x\xa0", "\ufeffa"]
+    jsons = ['{"b": 1, "2": [1.0, 1e400, -0, 1E2, 12345678901234567890123], "a": {"x": null, "y": true}}',
+             '{"s": "tab\\t \\u00e9 \\ud83d\\ude00 \\u001f \\" \\\\ / \\u2028", "n": NaN, "i": -Infinity}',
+             '{"dup": 1, "k": 2, "dup": 3}', '[]', '"plain"']
+    return {
+        "round": [[x, round(x, 4)] for x in floats],
+        "repr": [[x, repr(x)] for x in reprs if math.isfinite(x)],
+        "strip": [[text, text.strip()] for text in strips],
+        "json": [[text, json.dumps(json.loads(text), ensure_ascii=False)] for text in jsons],
+    }
+
+
+def rounding_flips(found: str, expected: str) -> int:
+    """Span scores of two predict lines that differ by one step of the 4th decimal; everything else must be equal.
+
+    ONNX Runtime and torch compute the token confidences ~1e-7 apart, so a span score sitting on a rounding
+    boundary of ``round(score, 4)`` can come out one step away (about 1 span in 300 here).
+    """
+    if found == expected:
+        return 0
+    a, b = json.loads(found), json.loads(expected)
+    assert len(a["spans"]) == len(b["spans"]), (found, expected)
+    flips = 0
+    for x, y in zip(a["spans"], b["spans"]):
+        assert abs(x["score"] - y["score"]) <= 1.0001e-4, (found, expected)
+        flips += x["score"] != y["score"]
+        x["score"] = y["score"]
+    assert a == b and list(a) == list(b), (found, expected)
+    return flips
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def crf_export(bpe_modernbert_dir, make_random_tagger, tmp_path_factory):
+    """A CRF tagger with random weights and transitions (many different tags), saved and exported with int8."""
+    tagger = make_random_tagger(bpe_modernbert_dir, layers="-1", subtoken_pooling="first")
+    folder = tmp_path_factory.mktemp("crf-export")
+    tagger.save(folder / "final-model.pt")
+    export_tagger(tagger, folder / "export", quantize="int8")
+    return tagger, folder
+
+
+@pytest.fixture(scope="module")
+def softmax_context_export(bpe_modernbert_dir, make_random_tagger, tmp_path_factory):
+    """Softmax head, first_last pooling over two concatenated layers with the final norm, FLERT context of 5 words."""
+    tagger = make_random_tagger(bpe_modernbert_dir, head="softmax", layers="-1,-2", layer_mean=False,
+                                subtoken_pooling="first_last", final_norm=True, use_context=5)
+    folder = tmp_path_factory.mktemp("softmax-export")
+    export_tagger(tagger, folder / "export")
+    return tagger, folder
+
+
+def _with_window(tagger, window: int):
+    """Python's tagger with a window of ``window`` subtokens, as ModernBertEmbeddings sets one up."""
+    tagger.embeddings.tokenizer.model_max_length = window
+    tagger.embeddings.stride = window // 2
+    return tagger
+
+
+def test_node_module_matches_python(node, crf_export, softmax_context_export, tmp_path):
+    crf, crf_folder = crf_export
+    softmax, softmax_folder = softmax_context_export
+    texts = sample_lines(60) + TRICKY
+    long_texts = [" ".join(sample_lines(20)[i : i + 4]).replace(" .", ",") for i in range(0, 16, 4)]
+    cases = [
+        {"name": "crf, first pooling", "folder": str(crf_folder / "export"), "min_distinct_tags": 12, "int8": True,
+         "documents": reference_documents(crf, texts)},
+        {"name": "softmax, first_last, 2 layers, final norm, context 5",
+         "folder": str(softmax_folder / "export"),
+         "documents": reference_documents(softmax, multi_sentence_documents() + TRICKY[:3])},
+    ]
+    max_length = crf.embeddings.tokenizer.model_max_length
+    try:
+        cases.append({"name": "crf, sentences longer than a 24-subtoken window (strided windows)",
+                      "folder": str(crf_folder / "export"), "options": {"maxLength": 24},
+                      "documents": reference_documents(_with_window(crf, 24), long_texts + texts[:10])})
+        cases.append({"name": "softmax with context trimmed to a 40-subtoken window",
+                      "folder": str(softmax_folder / "export"), "options": {"maxLength": 40},
+                      "documents": reference_documents(_with_window(softmax, 40), multi_sentence_documents()[:4] + long_texts[:2])})
+    finally:
+        _with_window(crf, max_length)
+        _with_window(softmax, max_length)
+    fixture = tmp_path / "fixture.json"
+    fixture.write_text(json.dumps({"cases": cases, "segmentation": [
+        {"text": text, "sentences": [[[w.text, w.start, w.end] for w in s] for s in split_sentences(text)]}
+        for text in texts + long_texts], "python": python_values()}, ensure_ascii=False), encoding="utf-8")
+    run = subprocess.run([node, "--test", "--test-reporter=spec", str(JS_DIR / "test" / "parity.test.mjs")],
+                         env={**os.environ, "FLAIR_MODERNBERT_FIXTURE": str(fixture)}, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert "ℹ fail 0" in run.stdout and "ℹ pass 0" not in run.stdout
+
+
+def test_predict_mjs_prints_what_predict_prints(node, crf_export):
+    """The same input through `flair-modernbert predict MODEL -` and `node OUT/predict.mjs -`: identical output."""
+    _, folder = crf_export
+    lines = sample_lines(60) + TRICKY[:6] + [
+        json.dumps({"id": 7, "text": "Jane Doe moved to Berlin .", "spans": [], "meta": {"a": [1.0, 2]}}),
+        '{"2": "first?", "text": "Ann in Paris", "x": 1e400}',
+        "trailing carriage return\r",
+    ]
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    python = subprocess.run([sys.executable, "-m", "flair_modernbert.cli", "predict", str(folder), "-", "--batch-size", "8"],
+                            input=data, capture_output=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert python.returncode == 0, python.stderr.decode()[-3000:]
+    js = subprocess.run([node, str(folder / "export" / "predict.mjs"), "-", "--batch-size", "8"], input=data,
+                        capture_output=True, timeout=600)
+    assert js.returncode == 0, js.stderr.decode()[-3000:]
+    # split at \n only: lines hold U+2028 and U+0085, which str.splitlines() would split at
+    expected, found = python.stdout.decode().split("\n")[:-1], js.stdout.decode().split("\n")[:-1]
+    assert len(found) == len(expected) == data.count(b"\n")
+    flips = sum(rounding_flips(f, e) for f, e in zip(found, expected))
+    spans = sum(len(json.loads(line)["spans"]) for line in expected)
+    assert spans > 100 and flips <= max(2, spans // 100), (flips, spans)
+    assert sum(f == e for f, e in zip(found, expected)) >= len(expected) - flips
+
+
+def test_browser_example_redacts_in_headless_chromium(node, crf_export, tmp_path):
+    """examples/browser served as documented, opened in headless Chromium (WASM): the page redacts a pasted text
+    as Python's redact does, and highlights the spans (a screenshot is saved next to the test's files)."""
+    _require(Path(CHROMIUM).is_file(), f"Chromium is not installed ({CHROMIUM}); apt-get install chromium")
+    _require((JS_DIR / "node_modules" / "puppeteer-core").is_dir(), "puppeteer-core is not installed (npm ci)")
+    tagger, folder = crf_export
+    sys.path.insert(0, str(ROOT / "examples" / "browser"))
+    try:
+        import serve
+    finally:
+        sys.path.pop(0)
+    server = serve.make_server(folder / "export", port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    text = "Jane Doe moved from Paris to Berlin in 2019 . She met @jdoe at Google !\nZoë Ðoe 👩‍👩‍👧 said: Köln ?"
+    screenshot = tmp_path / "browser-example.png"
+    try:
+        run = subprocess.run(
+            [node, str(JS_DIR / "test" / "browser.mjs"), f"http://127.0.0.1:{server.server_address[1]}/",
+             str(screenshot), CHROMIUM, str(tmp_path / "chromium-profile")],
+            input=text.encode("utf-8"), capture_output=True, timeout=300)
+    finally:
+        server.shutdown()
+    assert run.returncode == 0, run.stdout.decode()[-3000:] + run.stderr.decode()[-3000:]
+    page = json.loads(run.stdout.decode().strip().splitlines()[-1])
+    (document,) = tag_documents(tagger, [Document(text)])
+    redacted, span_map = redact(document)
+    assert page["redacted"] == redacted
+    assert page["spans"] == span_map
+    assert page["highlighted"] == [span.text for span in document.spans]
+    assert len(span_map) >= 3
+    assert screenshot.stat().st_size > 10_000
