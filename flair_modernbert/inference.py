@@ -210,8 +210,9 @@ def _flair_sentences(document: Document, unit: str) -> tuple[list[Any], list[lis
 
     groups = document.segment(unit)
     sentences = [Sentence([word.text for word in group]) for group in groups]
-    if len(sentences) > 1:
-        Sentence.set_context_for_sentences(sentences)  # context stays inside the document
+    # context stays inside the document: a line's sentences are linked to each other and to nothing else (a
+    # sentence left unlinked would be chained to its batch neighbours, i.e. other lines, by Flair's predict)
+    Sentence.set_context_for_sentences(sentences)
     return sentences, groups
 
 

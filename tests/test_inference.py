@@ -218,3 +218,26 @@ def test_long_lines_and_blank_lines_keep_their_place(tagger):
     assert documents[1].spans and documents[1].spans[-1].text == "Anna"
     assert long_line[documents[1].spans[-1].start :] == "Anna"
     assert [span.text for span in documents[2].spans] == ["Anna", "Paris"]
+
+
+def test_lines_never_give_each_other_context(tiny_model_dir):
+    """A tagger trained with context sees the sentences of its own line only, however lines are batched."""
+    from flair.data import Dictionary
+    from flair.models import SequenceTagger
+
+    from flair_modernbert import ModernBertEmbeddings
+
+    torch.manual_seed(0)
+    types = Dictionary(add_unk=False)
+    for kind in ("PER", "LOC", "ORG"):
+        types.add_item(kind)
+    types.span_labels = True
+    embeddings = ModernBertEmbeddings(str(tiny_model_dir), use_context=True)
+    tagger = SequenceTagger(embeddings=embeddings, tag_dictionary=types, tag_type="ner", use_crf=False,
+                            use_rnn=False, reproject_embeddings=False)
+    tagger.eval()  # as load_tagger gives it
+    line = "Anna met Peter Brown in Paris ."
+    alone = tag_documents(tagger, [Document(line)])[0].spans
+    batched = tag_documents(tagger, [Document("Completely different words come first here ."), Document(line),
+                                     Document("And another line after it .")])[1].spans
+    assert alone and batched == alone

@@ -69,7 +69,7 @@ MODEL_SIZES: dict[str, dict[str, Any]] = {
     ),
 }
 
-_BUILD_VERSION = 1
+_BUILD_VERSION = 2  # 2: caches built from an empty sample (a tokenizer without merges) are rebuilt
 
 
 def sample_corpus_dir() -> Path:
