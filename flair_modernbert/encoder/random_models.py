@@ -74,7 +74,7 @@ _BUILD_VERSION = 1
 
 def sample_corpus_dir() -> Path:
     """The folder of the WNUT-17 sample shipped with the package (CC-BY 4.0, see its README)."""
-    return Path(__file__).parent / "data" / "wnut17_sample"
+    return Path(__file__).resolve().parent.parent / "data" / "wnut17_sample"
 
 
 def _sample_texts() -> list[str]:
