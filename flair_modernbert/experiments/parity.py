@@ -133,7 +133,8 @@ def settings_rows(s: ParitySettings) -> list[tuple[str, str, str]]:
          f"training.learning_rate {s.learning_rate}, decoder_learning_rate null"),
         ("schedule", f"linear, warmup_fraction {s.warmup_fraction}",
          f"training.scheduler linear, warmup_fraction {s.warmup_fraction}"),
-        ("gradient clipping", f"max_grad_norm {s.gradient_clipping}", f"training.gradient_clipping {s.gradient_clipping}"),
+        ("gradient clipping", f"max_grad_norm {s.gradient_clipping}",
+         f"training.gradient_clipping {s.gradient_clipping}"),
         ("batch / epochs", f"{s.mini_batch_size} / {s.max_epochs}",
          f"training.mini_batch_size {s.mini_batch_size}, max_epochs {s.max_epochs}"),
         ("shuffling / storage / AMP", "shuffle True / embeddings_storage_mode none / off", "the same (fine_tune)"),
@@ -270,8 +271,9 @@ def train_stock(s: ParitySettings, data_dir: Path, seed: int, out: Path) -> Side
     flair.set_seed(seed)
     corpus = _load_stock_corpus(s, data_dir)
     label_dictionary = corpus.make_label_dictionary(LABEL_TYPE, add_unk=False)
-    # seeded again before the model, as the library does: both sides start from the same weights (loading the
-    # corpus draws from the generators, so seeding only once would start from other random head weights)
+    # seeded again before the model, as the library does: both sides start from the same weights
+    # (make_label_dictionary iterates a DataLoader, which draws from torch's generator: seeding only once would
+    # start from other random head weights)
     flair.set_seed(seed)
     embeddings = TransformerWordEmbeddings(
         s.model, layers="-1", layer_mean=True, subtoken_pooling="first", fine_tune=True, use_context=False,
@@ -363,7 +365,8 @@ def collect_ours(s: ParitySettings, data_dir: Path, run: _OursRun) -> dict[int, 
 
     code = run.process.wait()
     if code != 0:
-        raise RuntimeError(f"flair-modernbert train failed with exit status {code}; see {run.runs.parent / 'train.log'}")
+        log = run.runs.parent / "train.log"
+        raise RuntimeError(f"flair-modernbert train failed with exit status {code}; see {log}")
     seconds = (time.time() - run.started) / len(s.seeds)
     corpus = _load_stock_corpus(s, data_dir)
     batches = math.ceil(len(corpus.train) / s.mini_batch_size)
@@ -527,7 +530,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the side-by-side and print the report."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logger.setLevel(logging.INFO)  # progress of this experiment on stderr; the report alone on stdout
+    import flair  # noqa: F401 - creates Flair's console handler, quieted next (its log still goes to training.log)
+
+    for handler in logging.getLogger("flair").handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     if args.threads:
@@ -549,7 +558,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     stock, ours = run_parity(settings, args.output.resolve(), reuse=args.reuse, threads=args.threads,
                               parallel=args.parallel)
-    command = "python -m flair_modernbert.experiments.parity " + shlex.join(list(argv if argv is not None else sys.argv[1:]))
+    arguments = list(argv if argv is not None else sys.argv[1:])
+    command = "python -m flair_modernbert.experiments.parity " + shlex.join(arguments)
     report = render(settings, stock, ours, command)
     sys.stdout.write(report + "\n")  # the experiment's output, as the bench command announces its report
     if args.markdown:
