@@ -37,6 +37,18 @@ def check_export_options(quantize: Optional[str], opset: Optional[int], exporter
     Raises:
         ValueError: naming the option and what is accepted, or the package to install.
     """
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise ValueError(f"--quantize {quantize!r}: choose one of {', '.join(QUANTIZATIONS)}")
+    if exporter not in EXPORTERS:
+        raise ValueError(f"--exporter {exporter!r}: choose one of {', '.join(EXPORTERS)}")
+    if opset is not None:
+        low = 18 if exporter == "dynamo" else 14
+        if not low <= opset <= 21:
+            raise ValueError(
+                f"--opset {opset}: the {exporter} exporter writes opsets {low} to 21 for this graph "
+                "(onnxruntime-web and onnxruntime-node run all of them)"
+            )
+    # packages last: a wrong value is reported even where the packages are missing
     import importlib.util
 
     needs = []
@@ -50,17 +62,6 @@ def check_export_options(quantize: Optional[str], opset: Optional[int], exporter
             f"export needs {', '.join(absent)}: pip install 'flair-modernbert[export]'"
             + (" onnxscript (for --exporter dynamo)" if "onnxscript" in absent else "")
         )
-    if quantize is not None and quantize not in QUANTIZATIONS:
-        raise ValueError(f"--quantize {quantize!r}: choose one of {', '.join(QUANTIZATIONS)}")
-    if exporter not in EXPORTERS:
-        raise ValueError(f"--exporter {exporter!r}: choose one of {', '.join(EXPORTERS)}")
-    if opset is not None:
-        low = 18 if exporter == "dynamo" else 14
-        if not low <= opset <= 21:
-            raise ValueError(
-                f"--opset {opset}: the {exporter} exporter writes opsets {low} to 21 for this graph "
-                "(onnxruntime-web and onnxruntime-node run all of them)"
-            )
 
 
 def export_tagger(
