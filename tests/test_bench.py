@@ -68,3 +68,12 @@ def test_predict_throughput_is_measured_against_the_embeddings(tmp_path, capsys)
     assert "flair-modernbert predict (whole process" in capsys.readouterr().out
     data = json.loads(out.read_text())
     assert data["lines"] == 40 and data["predict_seconds"] > 0 and data["embeddings_sentences_per_s"] > 0
+
+
+def test_predict_lines_are_one_sentence_each_as_predict_segments_them():
+    from flair_modernbert.experiments.bench import _one_sentence_lines
+    from flair_modernbert.segmentation import sentences
+
+    lines = _one_sentence_lines([["Hi", "Anna", ".", "See", "you", "in", "Paris", "!"], ["ok", "then"]])
+    assert lines == ["Hi Anna .", "See you in Paris !", "ok then"]
+    assert all([[w.text for w in s] for s in sentences(line)] == [line.split(" ")] for line in lines)

@@ -89,6 +89,40 @@ def test_a_huggingface_document_column_links_rows_of_one_document(tmp_path):
                                                                      [["Anna", "sings"]]]
 
 
+def _gold_conll(doc_id: str, sentences: list[list[tuple[str, str]]]) -> str:
+    """A CoNLL-2012 ``*gold_conll`` file: one document part, ``(word, named-entity column)`` rows."""
+    lines = [f"#begin document ({doc_id}); part 000"]
+    for sentence in sentences:
+        for index, (word, entity) in enumerate(sentence):
+            lines.append(f"{doc_id} 0 {index} {word} NNP (TOP*) - - - Speaker#1 {entity} -")
+        lines.append("")
+    return "\n".join(lines + ["#end document", ""])
+
+
+def test_ontonotes_sentences_are_linked_within_their_documents_only(tmp_path):
+    # Flair writes one file per source (many documents) and links all of its sentences; the raw CoNLL-2012
+    # files name each sentence's document
+    documents = {
+        "bc/cctv/00/cctv_0001": [[("John", "(PERSON)"), ("runs", "*")], [("He", "*"), ("wins", "*")]],
+        "bc/cctv/00/cctv_0002": [[("Paris", "(GPE)")], [("is", "*")], [("big", "*")]],
+        "bc/cnn/00/cnn_0001": [[("Anna", "(PERSON)"), ("sings", "*")]],
+    }
+    for split in ("train", "development", "test"):
+        for doc_id, sentences in documents.items():
+            file = tmp_path / "conll-2012/v4/data" / split / "data/english/annotations" / f"{doc_id}.gold_conll"
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(_gold_conll(doc_id, sentences), encoding="utf-8")
+    corpus = load_corpus(recipe_from_dict({"corpus": {"type": "flair", "name": "ONTONOTES",
+                                                      "kwargs": {"base_path": str(tmp_path)}}}).corpus)
+    for split in (corpus.train, corpus.dev, corpus.test):
+        sentences = list(split)
+        assert [[_words(s) for s in d] for d in documents_of(sentences)] == [
+            [["John", "runs"], ["He", "wins"]], [["Paris"], ["is"], ["big"]], [["Anna", "sings"]]]
+        assert sentences[1].previous_sentence() is sentences[0] and sentences[2].previous_sentence() is None
+        assert sentences[1].next_sentence() is None and sentences[2].next_sentence() is sentences[3]
+    assert spans_of(list(corpus.train)[0], "ner") == [(0, 1, "PERSON")]
+
+
 def test_synthetic_documents_are_seeded_shuffles():
     sentences = [Sentence([str(i)]) for i in range(10)]
     first = synthetic_documents(sentences, seed=1, size=3)

@@ -31,6 +31,7 @@ from torch.utils.data import Dataset, Subset
 from flair_modernbert.config import ColumnCorpus, CorpusConfig, FlairCorpus, HFCorpus
 from flair_modernbert.config.errors import close_matches
 from flair_modernbert.data.columns import COMMENT_SYMBOL, CorpusFormatError, TagChecker, check_column_file
+from flair_modernbert.data.documents import link_ontonotes_documents
 from flair_modernbert.data.summary import SPLITS, summarize_corpus
 from flair_modernbert.tags import add_spans, spans_from_tags
 
@@ -162,7 +163,7 @@ def _load_flair(cfg: FlairCorpus) -> Corpus:
         raise ValueError(f"corpus.kwargs: Flair's {cfg.name} loader does not take {kwargs}: {error}") from None
     root = Path(kwargs.get("base_path") or flair.cache_root / "datasets")
     try:
-        return loader(**kwargs)
+        corpus = loader(**kwargs)
     except TypeError as error:
         if "unexpected keyword argument" not in str(error):
             raise
@@ -175,6 +176,9 @@ def _load_flair(cfg: FlairCorpus) -> Corpus:
             f"It looks in {root}/{cfg.name.lower()} (Flair's dataset folder, base_path) and downloads there on first "
             f"use; this machine may be offline. {hint}".rstrip()
         ) from error
+    if issubclass(loader, flair.datasets.ONTONOTES):
+        link_ontonotes_documents(corpus, loader, kwargs, root)
+    return corpus
 
 
 # ------------------------------------------------------------------------------------------------ HF datasets

