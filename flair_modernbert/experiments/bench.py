@@ -432,6 +432,7 @@ def run_long_benchmark(
     document_sentences: int = 71,
     seed: int = 0,
     announce: Callable[[str], None] = logger.info,
+    repeats: int = 3,
 ) -> tuple[list[LongResult], Optional[DocumentResult]]:
     """Seconds and peak memory of one long sequence per length: ModernBertEmbeddings (unpadded, layer -1) vs
     the Hugging Face ModernBertModel's own forward (``attn_implementation="sdpa"``) on the same ids; then the
@@ -446,7 +447,10 @@ def run_long_benchmark(
         document_sentences: sentences of the document-mode measurement (0 skips it).
         seed: word sampling seed.
         announce: receives a line per measurement.
+        repeats: timed runs of each variant (the median is reported; the two variants alternate who goes first).
     """
+    import statistics
+
     import flair
     from flair.data import Sentence
 
@@ -490,7 +494,11 @@ def run_long_benchmark(
             with torch.no_grad():
                 hf(input_ids=ids, attention_mask=torch.ones_like(ids))
 
-        ours_seconds, hf_seconds = timed(run_ours), timed(run_hf)
+        times: dict[Callable[[], None], list[float]] = {run_ours: [], run_hf: []}
+        for repeat in range(repeats):
+            for run in (run_ours, run_hf) if repeat % 2 == 0 else (run_hf, run_ours):
+                times[run].append(timed(run))
+        ours_seconds, hf_seconds = statistics.median(times[run_ours]), statistics.median(times[run_hf])
         ours_peak = _peak_mib(run_ours, target) if measure_memory else None
         hf_peak = _peak_mib(run_hf, target) if measure_memory else None
         results.append(LongResult(int(ids.shape[1]), ours_seconds, ours_peak, hf_seconds, hf_peak))
@@ -515,7 +523,9 @@ def run_long_benchmark(
                 ours.embed(Sentence(list(whole)))
 
         subtokens = len(ours.tokenizer(whole, is_split_into_words=True)["input_ids"])
-        document = DocumentResult(len(sentences), subtokens, timed(run_document), timed(run_once))
+        pairs = [(timed(run_document), timed(run_once)) for _ in range(repeats)]
+        document = DocumentResult(len(sentences), subtokens, statistics.median(p[0] for p in pairs),
+                                  statistics.median(p[1] for p in pairs))
         announce(f"document of {len(sentences)} sentences: {document.ratio:.2f}x one pass")
     return results, document
 
@@ -546,9 +556,10 @@ def run_long_command(args: Any, command: str, announce: Callable[[str], None]) -
     lengths = [int(x) for x in args.long.split(",") if x.strip()]
     results, document = run_long_benchmark(lengths, model=args.model, size=args.size, device=args.device,
                                            measure_memory=not args.no_memory, seed=args.seed,
-                                           document_sentences=args.document_sentences)
+                                           document_sentences=args.document_sentences, repeats=args.repeats)
     setup = (f"Model: {args.model or 'random:' + args.size}; device {args.device or 'auto'}, "
-             f"{torch.get_num_threads()} threads, fp32, torch {torch.__version__}; one sequence per length.")
+             f"{torch.get_num_threads()} threads, fp32, torch {torch.__version__}; one sequence per length, "
+             f"seconds: median of {args.repeats} runs.")
     announce(render_long_markdown(results, document, command, setup))
     if args.json:
         data = {"long": [asdict(r) for r in results], "document": asdict(document) if document else None}
