@@ -388,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "the embeddings' own sentences/s at --batch-size")
     p.add_argument("--document-sentences", type=int, default=71,
                    help="with --long: sentences of the document-mode measurement (0 skips it)")
-    p.add_argument("--repeats", type=_bounded(int, 1), default=3,
+    p.add_argument("--repeats", type=_positive, default=3,
                    help="with --long: timed runs per variant and length; the median is reported")
     p.set_defaults(func=cmd_bench)
     return parser
