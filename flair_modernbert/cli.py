@@ -405,6 +405,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    if getattr(args, "no_progress", False):
+        # Flair's own bars (corpus statistics, label dictionaries) take no switch; tqdm reads this variable when
+        # it is first imported, which the console script has not done yet
+        os.environ["TQDM_DISABLE"] = "1"
     try:
         return args.func(args)
     except BrokenPipeError:  # `... | head`: the reader left, which is no error of ours

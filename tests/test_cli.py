@@ -165,3 +165,22 @@ def test_readme_commands_write_only_under_runs():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for match in re.finditer(r"--span-map (\S+)", readme):
         assert match.group(1).startswith("runs/"), match.group(0)
+
+
+def test_no_progress_also_silences_flairs_own_bars(tmp_path):
+    from conftest import write_names_corpus
+
+    corpus = write_names_corpus(tmp_path / "corpus")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env.pop("TQDM_DISABLE", None)
+    recipe = Path(__file__).resolve().parent.parent / "recipes" / "quickstart.yaml"
+    done = subprocess.run(
+        [sys.executable, "-m", "flair_modernbert.cli", "train", str(recipe), "--set", f"corpus.path={corpus}",
+         "--set", "corpus.train_file=train.txt", "--set", "corpus.dev_file=dev.txt", "--set",
+         "corpus.test_file=test.txt", "--set", "training.max_epochs=1", "--output", str(tmp_path / "run"),
+         "--no-progress"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    # Flair's label-dictionary and corpus passes draw "600it [00:00, 88680.75it/s]" bars of their own
+    assert not re.search(r"\d+it \[|it/s\]", done.stderr), done.stderr[-2000:]
