@@ -405,9 +405,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
-    if getattr(args, "no_progress", False):
+    quiet = getattr(args, "no_progress", False) and "TQDM_DISABLE" not in os.environ
+    if quiet:
         # Flair's own bars (corpus statistics, label dictionaries) take no switch; tqdm reads this variable when
-        # it is first imported, which the console script has not done yet
+        # it is first imported, which the console script has not done yet (and child processes inherit it)
         os.environ["TQDM_DISABLE"] = "1"
     try:
         return args.func(args)
@@ -419,6 +420,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         _out(f"error: {error}", stream=sys.stderr)
         return 2
+    finally:
+        if quiet:
+            os.environ.pop("TQDM_DISABLE", None)
 
 
 if __name__ == "__main__":

@@ -184,3 +184,9 @@ def test_no_progress_also_silences_flairs_own_bars(tmp_path):
     assert done.returncode == 0, done.stderr
     # Flair's label-dictionary and corpus passes draw "600it [00:00, 88680.75it/s]" bars of their own
     assert not re.search(r"\d+it \[|it/s\]", done.stderr), done.stderr[-2000:]
+
+
+def test_no_progress_leaves_the_callers_environment_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    assert main(["predict", str(tmp_path / "no-model"), "-", "--no-progress"]) == 2
+    assert "TQDM_DISABLE" not in os.environ
