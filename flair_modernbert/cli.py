@@ -229,15 +229,9 @@ def cmd_ablate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from flair_modernbert.experiments.bench import run_benchmark_command, run_long_command, run_predict_command
+    from flair_modernbert.experiments.bench import run_bench_command
 
-    command = "flair-modernbert bench " + " ".join(sys.argv[2:])
-    if args.long:
-        run_long_command(args, command=command, announce=_out)
-    elif args.predict:
-        run_predict_command(args, command=command, announce=_out)
-    else:
-        run_benchmark_command(args, command=command, announce=_out)
+    run_bench_command(args, "flair-modernbert bench " + " ".join(sys.argv[2:]), _out)
     return 0
 
 

@@ -105,37 +105,23 @@ def names_model(tmp_path_factory):
     return out, corpus
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """The tiny models' matrices are too small for two threads to pay off; on a busy machine each of thousands of
+    small parallel regions waits for a second core, so modules that run many of them use one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def bpe_modernbert_dir(tmp_path_factory) -> Path:
     """A tiny random ModernBERT whose byte-level BPE tokenizer has real merges (2,048 tokens, trained on the
     shipped WNUT-17 sample), so words split into several subtokens as with ModernBERT's own tokenizer."""
-    from transformers import ModernBertConfig, ModernBertModel
+    from flair_modernbert.encoder.random_models import build_random_modernbert
 
-    from flair_modernbert.encoder.random_models import MODEL_SIZES, train_tokenizer
-
-    folder = tmp_path_factory.mktemp("bpe-modernbert")
-    texts = []
-    for path in sorted((Path(__file__).parent.parent / "flair_modernbert" / "data" / "wnut17_sample").glob("*.conll")):
-        words: list[str] = []
-        for line in path.read_text(encoding="utf-8").splitlines() + [""]:
-            if line.strip():
-                words.append(line.split("\t")[0])
-            elif words:
-                texts.append(" ".join(words))
-                words = []
-    tokenizer = train_tokenizer(texts + [text.lower() for text in texts], vocab_size=2048)
-    config = ModernBertConfig(
-        vocab_size=((len(tokenizer) + 63) // 64) * 64, pad_token_id=tokenizer.pad_token_id,
-        cls_token_id=tokenizer.cls_token_id, sep_token_id=tokenizer.sep_token_id, bos_token_id=tokenizer.cls_token_id,
-        eos_token_id=tokenizer.sep_token_id, max_position_embeddings=8192, reference_compile=False,
-        **MODEL_SIZES["tiny"],
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = ModernBertModel(config)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return build_random_modernbert(tmp_path_factory.mktemp("bpe-modernbert"), "tiny", seed=0, vocab_size=2048)
 
 
 @pytest.fixture(scope="session")

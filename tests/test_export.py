@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from flair_modernbert.export import UnsupportedModelError, export_spec, export_tagger
 from flair_modernbert.export.onnx_graph import export_onnx
@@ -17,14 +16,7 @@ from flair_modernbert.export.verify import flair_emissions, onnx_emissions
 SAMPLE = Path(__file__).parent.parent / "flair_modernbert" / "data" / "wnut17_sample" / "test.conll"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """The tiny models' matrices are too small for two threads to pay off; on a busy machine each of thousands of
-    small parallel regions waits for a second core, so these tests run on one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def sample_sentences(limit: int = 200) -> list[list[str]]:

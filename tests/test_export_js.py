@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from flair_modernbert.data.columns import read_words
 from flair_modernbert.export import export_tagger
 from flair_modernbert.export.folder import JS_DIR
 from flair_modernbert.inference import Document, redact, tag_documents
@@ -32,14 +33,7 @@ SAMPLE = ROOT / "flair_modernbert" / "data" / "wnut17_sample" / "test.conll"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """The tiny models' matrices are too small for two threads to pay off; on a busy machine each of thousands of
-    small parallel regions waits for a second core, so these tests run on one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _require(condition: bool, reason: str) -> None:
@@ -60,14 +54,7 @@ def node() -> str:
 
 
 def sample_lines(limit: int) -> list[str]:
-    lines, words = [], []
-    for line in SAMPLE.read_text(encoding="utf-8").splitlines() + [""]:
-        if line.strip():
-            words.append(line.split("\t")[0])
-        elif words:
-            lines.append(" ".join(words))
-            words = []
-    return lines[:limit]
+    return [" ".join(words) for words in read_words(SAMPLE, limit)]
 
 
 #: Texts whose segmentation is easy to get wrong: code points outside the BMP, combining marks, zero-width and

@@ -23,7 +23,8 @@ from typing import Iterator, Mapping, Optional, Sequence, Union
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COMMENT_SYMBOL", "CorpusFormatError", "ColumnFileCheck", "TagChecker", "check_tags", "check_column_file"]
+__all__ = ["COMMENT_SYMBOL", "CorpusFormatError", "ColumnFileCheck", "TagChecker", "check_tags", "check_column_file",
+           "read_words"]
 
 #: Flair's ``ColumnCorpus`` treats lines starting with this as comments.
 COMMENT_SYMBOL = "# "
@@ -332,3 +333,17 @@ def check_column_file(
         )
     return ColumnFileCheck(file, sentences, tokens, expected or 0, checker.irregular)
 
+
+def read_words(paths: Union[str, Path, Sequence[Path]], limit: Optional[int] = None) -> list[list[str]]:
+    """The words (first column) of each sentence of column files, read by Flair's ``ColumnDataset``, unchecked.
+
+    For measurements on raw text (benchmarks), not for training data: use :func:`check_column_file` and
+    :func:`flair_modernbert.data.load_corpus` for that.
+    """
+    from flair.datasets import ColumnDataset
+
+    sentences = []
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        dataset = ColumnDataset(Path(path), {0: "text"}, in_memory=True)
+        sentences += [[t.text for t in dataset[i]] for i in range(len(dataset))]
+    return sentences[:limit] if limit else sentences

@@ -22,6 +22,8 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 import torch
 
+from flair_modernbert.data.columns import read_words
+
 logger = logging.getLogger(__name__)
 
 
@@ -84,17 +86,6 @@ class BenchReport:
             ],
             "speedup": {mode: self.speedup(mode) for mode in sorted({r.mode for r in self.results})},
         }
-
-
-def read_sentences(paths: Union[Path, Sequence[Path]], limit: Optional[int] = None) -> list[list[str]]:
-    """Token lists of column files (first column), sentences separated by blank lines."""
-    from flair.datasets import ColumnDataset
-
-    sentences = []
-    for path in [paths] if isinstance(paths, (str, Path)) else paths:
-        dataset = ColumnDataset(Path(path), {0: "text"}, in_memory=True)
-        sentences += [[t.text for t in dataset[i]] for i in range(len(dataset))]
-    return sentences[:limit] if limit else sentences
 
 
 def _batches(sentences: list[list[str]], batch_size: int, count: int, seed: int, source: str) -> list[list[list[str]]]:
@@ -238,7 +229,7 @@ def run_benchmark(
 
     # the data first: a mistake there shows before minutes of model building
     paths = [Path(data)] if isinstance(data, (str, Path)) else [Path(p) for p in data]
-    all_batches = _batches(read_sentences(paths), batch_size, warmup + batches, seed, ", ".join(map(str, paths)))
+    all_batches = _batches(read_words(paths), batch_size, warmup + batches, seed, ", ".join(map(str, paths)))
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     flair.device = target
     model_path = resolve_model_name(model or f"random:{size}")
@@ -350,8 +341,6 @@ def run_benchmark_command(args: Any, command: str, announce: Callable[[str], Non
     """Run the benchmark from the ``bench`` command's options and announce the Markdown report."""
     from flair_modernbert.encoder.random_models import sample_corpus_dir
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     files = [args.data] if args.data else sorted(sample_corpus_dir().glob("*.conll"))
     report = run_benchmark(
         data=files,
@@ -467,7 +456,7 @@ def run_long_benchmark(
     limit = ours.tokenizer.model_max_length
     if max(lengths) > limit:
         raise ValueError(f"--long: {max(lengths)} subtokens exceed the model's window of {limit}")
-    pool = [w for sentence in read_sentences(sorted(sample_corpus_dir().glob("*.conll"))) for w in sentence]
+    pool = [w for sentence in read_words(sorted(sample_corpus_dir().glob("*.conll"))) for w in sentence]
 
     def timed(run: Callable[[], None]) -> float:
         _sync(target)
@@ -506,7 +495,7 @@ def run_long_benchmark(
 
     document = None
     if document_sentences:
-        sentences = read_sentences(sample_corpus_dir() / "train.conll")[:document_sentences]
+        sentences = read_words(sample_corpus_dir() / "train.conll")[:document_sentences]
         whole = [w for s in sentences for w in s]
         documented = ModernBertEmbeddings(path, layers="-1", use_context="document")
         documented.model = ours.model  # same weights
@@ -551,8 +540,6 @@ def render_long_markdown(results: Sequence[LongResult], document: Optional[Docum
 
 def run_long_command(args: Any, command: str, announce: Callable[[str], None]) -> None:
     """``flair-modernbert bench --long 1024,2048,...``."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
     lengths = [int(x) for x in args.long.split(",") if x.strip()]
     results, document = run_long_benchmark(lengths, model=args.model, size=args.size, device=args.device,
                                            measure_memory=not args.no_memory, seed=args.seed,
@@ -624,7 +611,7 @@ def run_predict_benchmark(lines: int = 512, model: Optional[str] = None, size: s
 
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     flair.device = target
-    texts = _one_sentence_lines(read_sentences(sorted(sample_corpus_dir().glob("*.conll"))))
+    texts = _one_sentence_lines(read_words(sorted(sample_corpus_dir().glob("*.conll"))))
     if len(texts) < lines:
         raise ValueError(f"--predict {lines}: the shipped sample has {len(texts)} sentences")
     texts = texts[:lines]
@@ -657,8 +644,6 @@ def run_predict_benchmark(lines: int = 512, model: Optional[str] = None, size: s
 
 def run_predict_command(args: Any, command: str, announce: Callable[[str], None]) -> None:
     """``flair-modernbert bench --predict 512``."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
     result = run_predict_benchmark(args.predict, model=args.model, size=args.size, batch_size=args.batch_size,
                                    device=args.device)
     from tabulate import tabulate
@@ -672,3 +657,15 @@ def run_predict_command(args: Any, command: str, announce: Callable[[str], None]
                         f"predict reaches {100 * result.ratio:.0f}% of the embeddings' own throughput."]))
     if args.json:
         args.json.write_text(json.dumps({**asdict(result), "ratio": result.ratio}, indent=2), encoding="utf-8")
+
+
+def run_bench_command(args: Any, command: str, announce: Callable[[str], None]) -> None:
+    """``flair-modernbert bench``: batches of sentences, or ``--long`` sequences, or ``--predict`` lines."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.long:
+        run_long_command(args, command, announce)
+    elif args.predict:
+        run_predict_command(args, command, announce)
+    else:
+        run_benchmark_command(args, command, announce)

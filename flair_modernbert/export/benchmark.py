@@ -39,42 +39,13 @@ JS_DIR = HERE / "js"
 TYPES = ("person", "location", "group", "product", "corporation", "creative-work")
 
 
-def read_column_sentences(path: Path) -> list[list[str]]:
-    """Sentences (lists of tokens) of a CoNLL column file (token in column 0, blank lines between sentences)."""
-    sentences, words = [], []
-    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
-        if line.strip():
-            words.append(line.split("\t")[0].split(" ")[0])
-        elif words:
-            sentences.append(words)
-            words = []
-    return sentences
-
-
 def build_model(folder: Path, size: str, seed: int = 0) -> Path:
     """A random-weight ModernBERT of ``size`` with an 8,192-token BPE tokenizer trained on the shipped sample."""
-    import torch
-    from transformers import ModernBertConfig, ModernBertModel
-
-    from flair_modernbert.encoder.random_models import MODEL_SIZES, train_tokenizer
+    from flair_modernbert.encoder.random_models import build_random_modernbert
 
     if (folder / "config.json").is_file():
         return folder
-    sample = HERE.parent / "data" / "wnut17_sample"
-    texts = [" ".join(words) for path in sorted(sample.glob("*.conll")) for words in read_column_sentences(path)]
-    tokenizer = train_tokenizer(texts + [text.lower() for text in texts], vocab_size=8192)
-    config = ModernBertConfig(
-        vocab_size=((len(tokenizer) + 63) // 64) * 64, pad_token_id=tokenizer.pad_token_id,
-        cls_token_id=tokenizer.cls_token_id, sep_token_id=tokenizer.sep_token_id, bos_token_id=tokenizer.cls_token_id,
-        eos_token_id=tokenizer.sep_token_id, max_position_embeddings=8192, reference_compile=False, **MODEL_SIZES[size],
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = ModernBertModel(config)
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return build_random_modernbert(folder, size, seed=seed, vocab_size=8192)
 
 
 def random_tagger(model_dir: Path, seed: int = 3, scale: float = 0.3) -> Any:
@@ -169,6 +140,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
+    from flair_modernbert.data.columns import read_words
     from flair_modernbert.export import export_tagger
 
     out = args.output
@@ -179,7 +151,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         export_tagger(tagger, export, quantize="int8", overwrite=True)
     sizes = {name: (export / "onnx" / name).stat().st_size for name in ("model.onnx", "model_quantized.onnx")}
 
-    sentences = read_column_sentences(args.data)
+    sentences = read_words(args.data)
     lines_file = out / "test-sentences.txt"
     lines_file.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8")
     texts_file = out / "texts-100-words.txt"
