@@ -102,7 +102,7 @@ def test_model_path_mapping_and_entity_filter(names_model, tagger, tmp_path):
 def test_mapping_key_must_be_a_type(tagger):
     with pytest.raises(ValueError, match=r"'person' is not a type of this model; the model's types are: PER, LOC"):
         FlairModernBertRecognizer(tagger, entity_mapping={"person": "NAME"})
-    with pytest.raises(ValueError, match="pattern types are: email"):
+    with pytest.raises(ValueError, match="pattern types are: url, email"):
         FlairModernBertRecognizer(tagger, entity_mapping={"mail": "X"}, include_patterns=True)
     with pytest.raises(ValueError, match="leaves out every type"):
         FlairModernBertRecognizer(tagger, entity_mapping={"PER": None, "LOC": None})
