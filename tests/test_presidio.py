@@ -26,6 +26,15 @@ ASKED = ["PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER"]
 OURS = {"PER": "PERSON", "LOC": "LOCATION"}
 
 
+@pytest.fixture(autouse=True)
+def _no_public_suffix_download(monkeypatch):
+    """Presidio's e-mail recognizer asks tldextract, whose first call downloads the public-suffix list: the tests
+    use the snapshot tldextract ships instead, so no request leaves the machine."""
+    import tldextract
+
+    monkeypatch.setattr(tldextract.tldextract, "TLD_EXTRACTOR", tldextract.TLDExtract(suffix_list_urls=()))
+
+
 @pytest.fixture(scope="module")
 def tagger(names_model):
     return load_tagger(names_model[0])
