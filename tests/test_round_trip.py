@@ -88,9 +88,11 @@ def test_redact_all_leaves_no_structured_pii_and_numbers_entities_across_the_inp
     entities = [r for r in records if "entity" in r]
     assert len({r["entity"] for r in entities}) == len(entities)  # each entity recorded once
     assert {"entity": "[IBAN_1]", "type": "iban", "text": "DE89 3704 0044 0532 0130 00"} in entities
-    # both mentions of John Smith share one placeholder
-    person = [s for r in records if r.get("line") == 2 for s in r["spans"] if s["text"] == "John Smith"]
-    assert len(person) == 2 and len({s["placeholder"] for s in person}) == 1
+    # mentions with the same text (whatever the tiny model tagged) share one placeholder across the whole input
+    by_text: dict = {}
+    for mention in (s for r in records if "line" in r for s in r["spans"]):
+        by_text.setdefault((mention["type"], mention["text"].casefold()), set()).add(mention["placeholder"])
+    assert by_text and all(len(placeholders) == 1 for placeholders in by_text.values()), by_text
 
 
 @pytest.mark.parametrize("mangling", sorted(MANGLINGS))
@@ -118,7 +120,7 @@ def test_restore_answers_reports_unknown_placeholders_and_restores_json_lines(re
     answer.write_text(
         "Dear **[per_1]**, we charged [CREDIT_CARD_1] and wrote to <EMAIL_1>; ask [PHONE_9].\n"
         '{"reply": true, "text": "Visit [URL_1] now"}\n'
-        "The card was [CREDIT_\n1].\n", encoding="utf-8")
+        "The card was [CREDIT_CARD_\n1].\n", encoding="utf-8")
     out, err = _run(capsys, "restore", str(span_map), str(answer))
     lines = out.splitlines()
     assert "[per_1]" not in lines[0] and "4111 1111 1111 1111" in lines[0] and "jane.doe@acme.com" in lines[0]
@@ -126,10 +128,11 @@ def test_restore_answers_reports_unknown_placeholders_and_restores_json_lines(re
     url = next(r["text"] for r in records if r.get("entity") == "[URL_1]")  # the tiny model may widen a span
     assert url.startswith("https://intranet.acme.com/people/jane")
     assert json.loads(lines[1]) == {"reply": True, "text": f"Visit {url} now"}
-    assert lines[2:] == ["The card was [CREDIT_", "1]."]  # line by line: a split placeholder needs --whole
+    assert lines[2:] == ["The card was [CREDIT_CARD_", "1]."]  # line by line: a split placeholder needs --whole
     assert err == "restore: line 1: unknown placeholder [PHONE_9]\n"
     out, err = _run(capsys, "restore", str(span_map), str(answer), "--whole")
-    assert out.endswith("The card was 4111 1111 1111 1111.\n") and "unknown placeholder [PHONE_9]" in err
+    card = next(r["text"] for r in records if r.get("entity") == "[CREDIT_CARD_1]")
+    assert out.endswith(f"The card was {card}.\n") and "unknown placeholder [PHONE_9]" in err
 
 
 def test_restore_errors_name_the_file_and_line(redacted_notes, tmp_path, capsys):
