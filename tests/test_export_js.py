@@ -180,11 +180,12 @@ def rounding_flips(found: str, expected: str) -> int:
 # ------------------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
 def crf_export(bpe_modernbert_dir, make_random_tagger, tmp_path_factory):
-    """A CRF tagger with random weights and transitions (many different tags), saved and exported with int8."""
+    """A CRF tagger with random weights and transitions (many different tags), saved and exported with fp16, int8
+    and q4 copies."""
     tagger = make_random_tagger(bpe_modernbert_dir, layers="-1", subtoken_pooling="first")
     folder = tmp_path_factory.mktemp("crf-export")
     tagger.save(folder / "final-model.pt")
-    export_tagger(tagger, folder / "export", quantize="int8")
+    export_tagger(tagger, folder / "export", quantize="fp16,int8,q4")
     return tagger, folder
 
 
@@ -198,26 +199,65 @@ def softmax_context_export(bpe_modernbert_dir, make_random_tagger, tmp_path_fact
     return tagger, folder
 
 
+@pytest.fixture(scope="module")
+def bert_crf_export(tiny_bert_dir, make_random_tagger, tmp_path_factory):
+    """Flair's stock TransformerWordEmbeddings over a tiny BERT (WordPiece, lower-casing, accents stripped) with a
+    window of 128 subtokens and Flair's strided windows, CRF head, first pooling; saved, exported with fp16, int8
+    and q4 copies."""
+    tagger = make_random_tagger(tiny_bert_dir, stock=True, layers="-1", subtoken_pooling="first",
+                                allow_long_sentences=True, transformers_tokenizer_kwargs={"model_max_length": 128})
+    folder = tmp_path_factory.mktemp("bert-crf-export")
+    tagger.save(folder / "final-model.pt")
+    export_tagger(tagger, folder / "export", quantize="fp16,int8,q4")
+    return tagger, folder
+
+
+@pytest.fixture(scope="module")
+def bert_softmax_context_export(tiny_bert_dir, make_random_tagger, tmp_path_factory):
+    """Stock BERT tagger, softmax head, mean pooling over two concatenated layers, FLERT context of 3 words kept
+    whole (stock Flair), sequences longer than the window truncated (allow_long_sentences=False)."""
+    tagger = make_random_tagger(tiny_bert_dir, stock=True, head="softmax", layers="-1,-2", layer_mean=False,
+                                subtoken_pooling="mean", use_context=3, allow_long_sentences=False,
+                                transformers_tokenizer_kwargs={"model_max_length": 128})
+    folder = tmp_path_factory.mktemp("bert-softmax-export")
+    export_tagger(tagger, folder / "export")
+    return tagger, folder
+
+
 def _with_window(tagger, window: int):
-    """Python's tagger with a window of ``window`` subtokens, as ModernBertEmbeddings sets one up."""
+    """Python's tagger with a window of ``window`` subtokens, as ModernBertEmbeddings or stock Flair sets one up."""
     tagger.embeddings.tokenizer.model_max_length = window
-    tagger.embeddings.stride = window // 2
+    tagger.embeddings.stride = window // 2 if tagger.embeddings.allow_long_sentences else 0
     return tagger
 
 
-def test_node_module_matches_python(node, crf_export, softmax_context_export, tmp_path):
+#: Transformers.js dtypes of the quantized copies, and the least share of words whose tag (Viterbi or softmax) they
+#: must agree on with fp32 (untrained random taggers, unsure everywhere; measured values are in the test's output).
+DTYPE_FLOORS = {"fp16": 0.98, "q8": 0.9, "q4": 0.8}
+
+
+def test_node_module_matches_python(node, crf_export, softmax_context_export, bert_crf_export,
+                                    bert_softmax_context_export, tmp_path):
     crf, crf_folder = crf_export
     softmax, softmax_folder = softmax_context_export
+    bert, bert_folder = bert_crf_export
+    bert_softmax, bert_softmax_folder = bert_softmax_context_export
     texts = sample_lines(60) + TRICKY
     long_texts = [" ".join(sample_lines(20)[i : i + 4]).replace(" .", ",") for i in range(0, 16, 4)]
     cases = [
-        {"name": "crf, first pooling", "folder": str(crf_folder / "export"), "min_distinct_tags": 12, "int8": True,
-         "documents": reference_documents(crf, texts)},
+        {"name": "crf, first pooling", "folder": str(crf_folder / "export"), "min_distinct_tags": 12,
+         "dtypes": DTYPE_FLOORS, "documents": reference_documents(crf, texts)},
         {"name": "softmax, first_last, 2 layers, final norm, context 5",
          "folder": str(softmax_folder / "export"),
          "documents": reference_documents(softmax, multi_sentence_documents() + TRICKY[:3])},
+        {"name": "bert (stock Flair, WordPiece), crf, first pooling, long sentences strided",
+         "folder": str(bert_folder / "export"), "min_distinct_tags": 12, "dtypes": DTYPE_FLOORS,
+         "documents": reference_documents(bert, texts + long_texts)},
+        {"name": "bert (stock Flair), softmax, mean, 2 layers, context 3 kept whole, truncated",
+         "folder": str(bert_softmax_folder / "export"),
+         "documents": reference_documents(bert_softmax, multi_sentence_documents() + TRICKY[:3] + long_texts[:2])},
     ]
-    max_length = crf.embeddings.tokenizer.model_max_length
+    windows = {tagger: tagger.embeddings.tokenizer.model_max_length for tagger in (crf, softmax, bert, bert_softmax)}
     try:
         cases.append({"name": "crf, sentences longer than a 24-subtoken window (strided windows)",
                       "folder": str(crf_folder / "export"), "options": {"maxLength": 24},
@@ -225,9 +265,16 @@ def test_node_module_matches_python(node, crf_export, softmax_context_export, tm
         cases.append({"name": "softmax with context trimmed to a 40-subtoken window",
                       "folder": str(softmax_folder / "export"), "options": {"maxLength": 40},
                       "documents": reference_documents(_with_window(softmax, 40), multi_sentence_documents()[:4] + long_texts[:2])})
+        cases.append({"name": "bert crf, strided windows of 24 subtokens",
+                      "folder": str(bert_folder / "export"), "options": {"maxLength": 24},
+                      "documents": reference_documents(_with_window(bert, 24), long_texts + texts[:10])})
+        cases.append({"name": "bert softmax, context kept whole, truncated at 24 subtokens",
+                      "folder": str(bert_softmax_folder / "export"), "options": {"maxLength": 24},
+                      "documents": reference_documents(_with_window(bert_softmax, 24),
+                                                       multi_sentence_documents()[:4] + long_texts[:2] + texts[:6])})
     finally:
-        _with_window(crf, max_length)
-        _with_window(softmax, max_length)
+        for tagger, window in windows.items():
+            _with_window(tagger, window)
     fixture = tmp_path / "fixture.json"
     fixture.write_text(json.dumps({"cases": cases, "segmentation": [
         {"text": text, "sentences": [[[w.text, w.start, w.end] for w in s] for s in split_sentences(text)]}
@@ -237,11 +284,16 @@ def test_node_module_matches_python(node, crf_export, softmax_context_export, tm
                          text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     assert "ℹ fail 0" in run.stdout and "ℹ pass 0" not in run.stdout
+    agreement = [line.strip() for line in run.stdout.splitlines() if "agreement with fp32" in line]
+    assert len(agreement) == 2 * len(DTYPE_FLOORS), run.stdout[-6000:]
+    print("\n".join(agreement))  # noqa: T201 - the measured numbers, for -s
 
 
-def test_predict_mjs_prints_what_predict_prints(node, crf_export):
-    """The same input through `flair-modernbert predict MODEL -` and `node OUT/predict.mjs -`: identical output."""
-    _, folder = crf_export
+@pytest.mark.parametrize("export", ["crf_export", "bert_crf_export"])
+def test_predict_mjs_prints_what_predict_prints(node, export, request):
+    """The same input through `flair-modernbert predict MODEL -` and `node OUT/predict.mjs -`: identical output
+    (a ModernBERT and a stock Flair BERT tagger)."""
+    _, folder = request.getfixturevalue(export)
     lines = sample_lines(60) + TRICKY[:6] + [
         json.dumps({"id": 7, "text": "Jane Doe moved to Berlin .", "spans": [], "meta": {"a": [1.0, 2]}}),
         '{"2": "first?", "text": "Ann in Paris", "x": 1e400}',
