@@ -215,11 +215,23 @@ def bert_crf_export(tiny_bert_dir, make_random_tagger, tmp_path_factory):
 @pytest.fixture(scope="module")
 def bert_softmax_context_export(tiny_bert_dir, make_random_tagger, tmp_path_factory):
     """Stock BERT tagger, softmax head, mean pooling over two concatenated layers, FLERT context of 3 words kept
-    whole (stock Flair), sequences longer than the window truncated (allow_long_sentences=False)."""
+    whole (stock Flair) and strided with the sentence when they do not fit the window."""
     tagger = make_random_tagger(tiny_bert_dir, stock=True, head="softmax", layers="-1,-2", layer_mean=False,
-                                subtoken_pooling="mean", use_context=3, allow_long_sentences=False,
+                                subtoken_pooling="mean", use_context=3, allow_long_sentences=True,
                                 transformers_tokenizer_kwargs={"model_max_length": 128})
     folder = tmp_path_factory.mktemp("bert-softmax-export")
+    export_tagger(tagger, folder / "export")
+    return tagger, folder
+
+
+@pytest.fixture(scope="module")
+def bert_truncating_export(tiny_bert_dir, make_random_tagger, tmp_path_factory):
+    """Stock BERT tagger with allow_long_sentences=False: sequences longer than the window are truncated (the words
+    after the cut get zero vectors); CRF head, first_last pooling, context of 2 words without the [FLERT] separator."""
+    tagger = make_random_tagger(tiny_bert_dir, stock=True, subtoken_pooling="first_last", use_context=2,
+                                use_context_separator=False, allow_long_sentences=False,
+                                transformers_tokenizer_kwargs={"model_max_length": 128})
+    folder = tmp_path_factory.mktemp("bert-truncating-export")
     export_tagger(tagger, folder / "export")
     return tagger, folder
 
@@ -237,11 +249,12 @@ DTYPE_FLOORS = {"fp16": 0.98, "q8": 0.9, "q4": 0.8}
 
 
 def test_node_module_matches_python(node, crf_export, softmax_context_export, bert_crf_export,
-                                    bert_softmax_context_export, tmp_path):
+                                    bert_softmax_context_export, bert_truncating_export, tmp_path):
     crf, crf_folder = crf_export
     softmax, softmax_folder = softmax_context_export
     bert, bert_folder = bert_crf_export
     bert_softmax, bert_softmax_folder = bert_softmax_context_export
+    bert_cut, bert_cut_folder = bert_truncating_export
     texts = sample_lines(60) + TRICKY
     long_texts = [" ".join(sample_lines(20)[i : i + 4]).replace(" .", ",") for i in range(0, 16, 4)]
     cases = [
@@ -253,11 +266,15 @@ def test_node_module_matches_python(node, crf_export, softmax_context_export, be
         {"name": "bert (stock Flair, WordPiece), crf, first pooling, long sentences strided",
          "folder": str(bert_folder / "export"), "min_distinct_tags": 12, "dtypes": DTYPE_FLOORS,
          "documents": reference_documents(bert, texts + long_texts)},
-        {"name": "bert (stock Flair), softmax, mean, 2 layers, context 3 kept whole, truncated",
+        {"name": "bert (stock Flair), softmax, mean, 2 layers, context 3 kept whole",
          "folder": str(bert_softmax_folder / "export"),
          "documents": reference_documents(bert_softmax, multi_sentence_documents() + TRICKY[:3] + long_texts[:2])},
+        {"name": "bert (stock Flair), crf, first_last, context 2 without separator, truncated at the window",
+         "folder": str(bert_cut_folder / "export"),
+         "documents": reference_documents(bert_cut, multi_sentence_documents()[:4] + long_texts + texts[:6])},
     ]
-    windows = {tagger: tagger.embeddings.tokenizer.model_max_length for tagger in (crf, softmax, bert, bert_softmax)}
+    windows = {tagger: tagger.embeddings.tokenizer.model_max_length
+               for tagger in (crf, softmax, bert, bert_softmax, bert_cut)}
     try:
         cases.append({"name": "crf, sentences longer than a 24-subtoken window (strided windows)",
                       "folder": str(crf_folder / "export"), "options": {"maxLength": 24},
@@ -268,9 +285,13 @@ def test_node_module_matches_python(node, crf_export, softmax_context_export, be
         cases.append({"name": "bert crf, strided windows of 24 subtokens",
                       "folder": str(bert_folder / "export"), "options": {"maxLength": 24},
                       "documents": reference_documents(_with_window(bert, 24), long_texts + texts[:10])})
-        cases.append({"name": "bert softmax, context kept whole, truncated at 24 subtokens",
+        cases.append({"name": "bert softmax, context kept whole, strided in windows of 24 subtokens",
                       "folder": str(bert_softmax_folder / "export"), "options": {"maxLength": 24},
                       "documents": reference_documents(_with_window(bert_softmax, 24),
+                                                       multi_sentence_documents()[:4] + long_texts[:2])})
+        cases.append({"name": "bert crf, context, truncated at 24 subtokens",
+                      "folder": str(bert_cut_folder / "export"), "options": {"maxLength": 24},
+                      "documents": reference_documents(_with_window(bert_cut, 24),
                                                        multi_sentence_documents()[:4] + long_texts[:2] + texts[:6])})
     finally:
         for tagger, window in windows.items():
