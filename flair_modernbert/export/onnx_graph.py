@@ -20,8 +20,9 @@ when ``final_norm`` is set). The encoder runs as transformers' padded model (``a
 subtokens), which equals the unpadded forward ``ModernBertEmbeddings`` ran and is the forward stock Flair runs.
 
 Smaller copies (``--quantize``): :func:`quantize_fp16` (float16 weights and activations, float32 inputs and
-``logits``), :func:`quantize_int8` (dynamic int8 MatMul weights), :func:`quantize_q4` (4-bit block-quantized MatMul
-weights, ONNX Runtime's ``MatMulNBits``), the files Transformers.js loads for ``dtype`` ``fp16``, ``q8``, ``q4``.
+``logits``), :func:`quantize_int8` (dynamic int8 MatMul and embedding weights), :func:`quantize_q4` (4-bit
+block-quantized MatMul weights, ONNX Runtime's ``MatMulNBits``, int8 embedding tables), the files Transformers.js
+loads for ``dtype`` ``fp16``, ``q8``, ``q4``.
 """
 
 from __future__ import annotations
@@ -198,20 +199,28 @@ def quantize_fp16(source: os.PathLike | str, target: os.PathLike | str) -> Path:
 
 def quantize_q4(source: os.PathLike | str, target: os.PathLike | str, block_size: int = Q4_BLOCK_SIZE) -> Path:
     """4-bit weights: every MatMul with a constant weight becomes ONNX Runtime's ``MatMulNBits`` (symmetric blocks of
-    ``block_size`` weights, one float scale per block); other operators and the embedding tables stay float32.
+    ``block_size`` weights, one float scale per block), and the embedding tables (``Gather``) get int8 weights as in
+    :func:`quantize_int8` (standard ``DequantizeLinear``); without that, a model's float32 embedding table (a quarter
+    of ModernBERT-base) would make the q4 file larger than the int8 one.
 
     Uses ``onnxruntime.quantization.matmul_nbits_quantizer.MatMulNBitsQuantizer`` (needs ``onnx-ir``).
 
     Returns:
         ``target``.
     """
+    import tempfile
+
     import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     target = Path(target)
     quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=4, block_size=block_size, is_symmetric=True)
     quantizer.process()
-    quantizer.model.save_model_to_file(str(target))
+    with tempfile.TemporaryDirectory() as scratch:
+        matmuls = Path(scratch) / "matmul_q4.onnx"
+        quantizer.model.save_model_to_file(str(matmuls))
+        quantize_dynamic(str(matmuls), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["Gather"])
     logger.info("wrote %s (%.1f MiB)", target, target.stat().st_size / 2**20)
     return target
 
