@@ -254,9 +254,14 @@ def test_cli_export(bpe_modernbert_dir, make_random_tagger, tmp_path, capsys):
     model = tmp_path / "final-model.pt"
     make_random_tagger(bpe_modernbert_dir, head="softmax").save(model)
     out = tmp_path / "out"
-    assert main(["export", str(model), str(out), "--no-node-modules"]) == 0
+    assert main(["export", str(model), str(tmp_path / "bad"), "--quantize", "fp16,int4"]) == 2
+    assert "--quantize 'int4': choose from fp16, int8, q4" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+    assert main(["export", str(model), str(out), "--no-node-modules", "--quantize", "q4,fp16"]) == 0
     printed = capsys.readouterr().out
-    assert f"exported to {out}" in printed and "max abs difference" in printed
-    assert json.loads((out / "crf.json").read_text())["head"] == "softmax"
+    assert f"exported to {out}" in printed and "max abs difference" in printed and "onnx/model_q4.onnx" in printed
+    crf = json.loads((out / "crf.json").read_text())
+    assert crf["head"] == "softmax"
+    assert crf["model_files"] == {"fp32": "onnx/model.onnx", "fp16": "onnx/model_fp16.onnx", "q4": "onnx/model_q4.onnx"}
     assert main(["export", str(model), str(out)]) == 2
     assert "is not empty" in capsys.readouterr().err
