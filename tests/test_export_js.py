@@ -248,8 +248,22 @@ def _with_window(tagger, window: int):
 DTYPE_FLOORS = {"fp16": 0.98, "q8": 0.9, "q4": 0.8}
 
 
+def _windowless_bert_export(tiny_bert_dir, make_random_tagger, folder: Path) -> tuple:
+    """A stock BERT tagger whose tokenizer has no model_max_length: Flair neither strides nor truncates, so a
+    sequence longer than the model's 128 positions fails in Python; returns the tagger, its export and such a text."""
+    from flair.data import Sentence
+
+    tagger = make_random_tagger(tiny_bert_dir, stock=True)
+    export_tagger(tagger, folder / "export", link_node_modules=False)
+    text = " ".join(sample_lines(12))
+    with pytest.raises(RuntimeError, match="128"):  # Python's own answer: the position embeddings end at 128
+        tagger.predict([Sentence([w.text for w in s]) for s in split_sentences(text.replace(" .", " ,"))])
+    return tagger, folder / "export", text.replace(" .", " ,")
+
+
 def test_node_module_matches_python(node, crf_export, softmax_context_export, bert_crf_export,
-                                    bert_softmax_context_export, bert_truncating_export, tmp_path):
+                                    bert_softmax_context_export, bert_truncating_export, tiny_bert_dir,
+                                    make_random_tagger, tmp_path):
     crf, crf_folder = crf_export
     softmax, softmax_folder = softmax_context_export
     bert, bert_folder = bert_crf_export
@@ -296,8 +310,14 @@ def test_node_module_matches_python(node, crf_export, softmax_context_export, be
     finally:
         for tagger, window in windows.items():
             _with_window(tagger, window)
+    _, windowless, too_long = _windowless_bert_export(tiny_bert_dir, make_random_tagger, tmp_path / "windowless")
+    (node_modules := windowless / "node_modules").symlink_to((JS_DIR / "node_modules").resolve())
+    refusals = [{"folder": str(windowless), "text": too_long,
+                 "pattern": "more than the window of 128; the tokenizer has no window \\(model_max_length\\) and the "
+                            "model no more positions, so Python's tagger fails on it too"}]
+    assert node_modules.is_symlink()
     fixture = tmp_path / "fixture.json"
-    fixture.write_text(json.dumps({"cases": cases, "segmentation": [
+    fixture.write_text(json.dumps({"cases": cases, "refusals": refusals, "segmentation": [
         {"text": text, "sentences": [[[w.text, w.start, w.end] for w in s] for s in split_sentences(text)]}
         for text in texts + long_texts], "python": python_values()}, ensure_ascii=False), encoding="utf-8")
     run = subprocess.run([node, "--test", "--test-reporter=spec", str(JS_DIR / "test" / "parity.test.mjs")],
@@ -305,6 +325,7 @@ def test_node_module_matches_python(node, crf_export, softmax_context_export, be
                          text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     assert "ℹ fail 0" in run.stdout and "ℹ pass 0" not in run.stdout
+    assert "✔ a sequence Python cannot run" in run.stdout
     agreement = [line.strip() for line in run.stdout.splitlines() if "agreement with fp32" in line]
     assert len(agreement) == 2 * len(DTYPE_FLOORS), run.stdout[-6000:]
     print("\n".join(agreement))  # noqa: T201 - the measured numbers, for -s

@@ -83,6 +83,14 @@ test("a dtype the export has no file for is refused, naming the --quantize value
   await assert.rejects(loadTagger(item.folder, { dtype: "int4" }), /dtype int4: use one of fp32, fp16, q8, q4/);
 });
 
+test("a sequence Python cannot run (no window, past the model's positions) is refused with the reason", async () => {
+  assert.ok(fixture.refusals?.length, "the fixture has no refusal cases");
+  for (const { folder, text, pattern } of fixture.refusals) {
+    const tagger = await loadTagger(folder);
+    await assert.rejects(tagger.predict([text]), new RegExp(pattern));
+  }
+});
+
 for (const item of fixture.cases) {
   test(`${item.name}: ids, emissions, tags and predict lines equal the Python tagger's`, async (t) => {
     const tagger = await loadTagger(item.folder, item.options ?? {});
