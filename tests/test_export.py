@@ -176,6 +176,11 @@ def test_unsupported_taggers_are_refused_before_any_work(bpe_modernbert_dir, tin
     with pytest.raises(UnsupportedModelError, match="a 'gpt2' model, which Transformers.js does not run for token "
                                                     "classification; export supports bert, camembert"):
         export_tagger(bert, out)
+    slow = SequenceTagger(TransformerWordEmbeddings(str(tiny_bert_dir), transformers_tokenizer_kwargs={"use_fast": False}),
+                          types, "ner", use_crf=False, use_rnn=False, reproject_embeddings=False)
+    with pytest.raises(UnsupportedModelError, match="tokenizer: BertTokenizer is a slow \\(Python\\) tokenizer; "
+                                                    "Transformers.js reads tokenizer.json"):
+        export_tagger(slow, out)
     with pytest.raises(UnsupportedModelError, match="embeddings are StackedEmbeddings"):
         from flair.embeddings import StackedEmbeddings
 
