@@ -140,7 +140,8 @@ def make_random_tagger():
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            embeddings = (TransformerWordEmbeddings if stock else ModernBertEmbeddings)(str(model_dir), **embedding_options)
+            encoder = TransformerWordEmbeddings if stock else ModernBertEmbeddings
+            embeddings = encoder(str(model_dir), **embedding_options)
             types = Dictionary(add_unk=False)
             types.span_labels = True
             for kind in ("person", "location", "group", "product", "corporation", "creative-work"):

@@ -137,7 +137,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="WNUT-17 test file (CoNLL columns)")
     parser.add_argument("--size", default="base", choices=["tiny", "small", "base", "large"], help="random model shape")
     parser.add_argument("--output", type=Path, default=Path("runs/export-bench"), help="work and results folder")
-    parser.add_argument("--quantize", default="fp16,int8,q4", help="quantized copies to compare with fp32 (export's --quantize)")
+    parser.add_argument("--quantize", default="fp16,int8,q4",
+                        help="quantized copies to compare with fp32 (export's --quantize)")
     parser.add_argument("--texts", type=int, default=20, help="100-word texts timed per runtime")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium", help="Chromium executable")
     parser.add_argument("--skip-browser", action="store_true", help="no Chromium measurement")

@@ -151,7 +151,8 @@ TOKENIZER_CHECK_WORDS = [
 ]
 
 
-def word_id_mismatches(tokenizer: Any, tokenizer_json: str, sentences: Sequence[Sequence[str]] = TOKENIZER_CHECK_WORDS) -> list[str]:
+def word_id_mismatches(tokenizer: Any, tokenizer_json: str,
+                       sentences: Sequence[Sequence[str]] = TOKENIZER_CHECK_WORDS) -> list[str]:
     """Words that ``tokenizer.json`` tokenized on its own (as the JavaScript module tokenizes each word) gives other
     ids than Python's tokenizer gives them in a sentence with ``is_split_into_words`` (as Flair does).
 
@@ -184,8 +185,8 @@ def _write_tokenizer(tagger: Any, folder: Path) -> None:
                 shutil.copyfile(Path(scratch) / name, folder / name)
     if not (folder / "tokenizer.json").is_file():
         raise ValueError(
-            f"the tagger's tokenizer ({type(tokenizer).__name__}) wrote no tokenizer.json, the only file Transformers.js "
-            "tokenizes with; export needs a fast tokenizer"
+            f"the tagger's tokenizer ({type(tokenizer).__name__}) wrote no tokenizer.json, the only file "
+            "Transformers.js tokenizes with; export needs a fast tokenizer"
         )
     text = (folder / "tokenizer.json").read_text(encoding="utf-8")
     if prefix_space_in(json.loads(text)) is False:

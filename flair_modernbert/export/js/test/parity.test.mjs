@@ -57,7 +57,8 @@ test("python values: round(x, 4), float repr, str.strip, json.loads + json.dumps
 for (const item of fixture.cases.filter((c) => c.dtypes)) {
   test(`${item.name}: dtypes ${Object.keys(item.dtypes).join(", ")} load, tag, and agree with fp32`, async (t) => {
     const documents = item.documents.map((doc) => sentences(doc.text));
-    const tagsOf = (tagger, emissions) => emissions.flatMap((doc) => doc.flatMap((sentence) => tagger.decode(sentence).tags));
+    const tagsOf = (tagger, emissions) =>
+      emissions.flatMap((doc) => doc.flatMap((sentence) => tagger.decode(sentence).tags));
     const fp32 = await loadTagger(item.folder);
     const reference = tagsOf(fp32, await fp32.emissions(documents));
     for (const [dtype, floor] of Object.entries(item.dtypes)) {
