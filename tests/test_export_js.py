@@ -236,6 +236,35 @@ def bert_truncating_export(tiny_bert_dir, make_random_tagger, tmp_path_factory):
     return tagger, folder
 
 
+@pytest.fixture(scope="module")
+def roberta_crf_export(bpe_modernbert_dir, make_random_tagger, tmp_path_factory):
+    """A stock tagger over a tiny random RoBERTa (model_type 'roberta': positions after the padding index) with the
+    byte-level BPE tokenizer of ``bpe_modernbert_dir`` (Flair loads it with add_prefix_space=True), a window of 128,
+    FLERT context of 2 words, CRF head; saved and exported."""
+    import shutil
+
+    from transformers import AutoTokenizer, RobertaConfig, RobertaModel
+
+    folder = tmp_path_factory.mktemp("roberta-crf-export")
+    model_dir = folder / "tiny-roberta"
+    model_dir.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (bpe_modernbert_dir / name).is_file():
+            shutil.copyfile(bpe_modernbert_dir / name, model_dir / name)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        config = RobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                               intermediate_size=37, max_position_embeddings=160, type_vocab_size=1,
+                               pad_token_id=tokenizer.pad_token_id)
+        RobertaModel(config).save_pretrained(model_dir)
+    tagger = make_random_tagger(model_dir, stock=True, use_context=2, allow_long_sentences=True,
+                                transformers_tokenizer_kwargs={"model_max_length": 128})
+    tagger.save(folder / "final-model.pt")
+    export_tagger(tagger, folder / "export")
+    return tagger, folder
+
+
 def _with_window(tagger, window: int):
     """Python's tagger with a window of ``window`` subtokens, as ModernBertEmbeddings or stock Flair sets one up."""
     tagger.embeddings.tokenizer.model_max_length = window
@@ -331,10 +360,11 @@ def test_node_module_matches_python(node, crf_export, softmax_context_export, be
     print("\n".join(agreement))  # noqa: T201 - the measured numbers, for -s
 
 
-@pytest.mark.parametrize("export", ["crf_export", "bert_crf_export"])
+@pytest.mark.parametrize("export", ["crf_export", "bert_crf_export", "roberta_crf_export"])
 def test_predict_mjs_prints_what_predict_prints(node, export, request):
     """The same input through `flair-modernbert predict MODEL -` and `node OUT/predict.mjs -`: identical output
-    (a ModernBERT and a stock Flair BERT tagger)."""
+    (a ModernBERT tagger, and stock Flair taggers over BERT with WordPiece and over RoBERTa with byte-level BPE and
+    context)."""
     _, folder = request.getfixturevalue(export)
     lines = sample_lines(60) + TRICKY[:6] + [
         json.dumps({"id": 7, "text": "Jane Doe moved to Berlin .", "spans": [], "meta": {"a": [1.0, 2]}}),
