@@ -265,6 +265,40 @@ def roberta_crf_export(bpe_modernbert_dir, make_random_tagger, tmp_path_factory)
     return tagger, folder
 
 
+@pytest.fixture(scope="module")
+def xlmr_crf_export(make_random_tagger, tmp_path_factory):
+    """A stock tagger over a tiny random XLM-RoBERTa with a SentencePiece-style tokenizer (Unigram, Metaspace
+    pre-tokenizer prepending '▁', NFKC; trained on the shipped WNUT-17 sample), window 128, first_last pooling."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
+
+    folder = tmp_path_factory.mktemp("xlmr-crf-export")
+    model_dir = folder / "tiny-xlmr"
+    backend = Tokenizer(models.Unigram())
+    backend.normalizer = normalizers.NFKC()
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    trainer = trainers.UnigramTrainer(vocab_size=1000, special_tokens=specials, unk_token="<unk>")
+    backend.train_from_iterator([" ".join(words) for words in read_words(SAMPLE.with_name("train.conll"))], trainer)
+    backend.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", backend.token_to_id("<s>")), ("</s>", backend.token_to_id("</s>"))])
+    tokenizer = XLMRobertaTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                        pad_token="<pad>", cls_token="<s>", sep_token="</s>", mask_token="<mask>",
+                                        model_max_length=128)
+    tokenizer.save_pretrained(model_dir)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        config = XLMRobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                  intermediate_size=37, max_position_embeddings=160, type_vocab_size=1,
+                                  pad_token_id=tokenizer.pad_token_id)
+        XLMRobertaModel(config).save_pretrained(model_dir)
+    tagger = make_random_tagger(model_dir, stock=True, subtoken_pooling="first_last", allow_long_sentences=True)
+    tagger.save(folder / "final-model.pt")
+    export_tagger(tagger, folder / "export")
+    return tagger, folder
+
+
 def _with_window(tagger, window: int):
     """Python's tagger with a window of ``window`` subtokens, as ModernBertEmbeddings or stock Flair sets one up."""
     tagger.embeddings.tokenizer.model_max_length = window
@@ -360,11 +394,11 @@ def test_node_module_matches_python(node, crf_export, softmax_context_export, be
     print("\n".join(agreement))  # noqa: T201 - the measured numbers, for -s
 
 
-@pytest.mark.parametrize("export", ["crf_export", "bert_crf_export", "roberta_crf_export"])
+@pytest.mark.parametrize("export", ["crf_export", "bert_crf_export", "roberta_crf_export", "xlmr_crf_export"])
 def test_predict_mjs_prints_what_predict_prints(node, export, request):
     """The same input through `flair-modernbert predict MODEL -` and `node OUT/predict.mjs -`: identical output
-    (a ModernBERT tagger, and stock Flair taggers over BERT with WordPiece and over RoBERTa with byte-level BPE and
-    context)."""
+    (a ModernBERT tagger, and stock Flair taggers over BERT with WordPiece, over RoBERTa with byte-level BPE and
+    context, over XLM-RoBERTa with a SentencePiece-style Unigram tokenizer)."""
     _, folder = request.getfixturevalue(export)
     lines = sample_lines(60) + TRICKY[:6] + [
         json.dumps({"id": 7, "text": "Jane Doe moved to Berlin .", "spans": [], "meta": {"a": [1.0, 2]}}),
