@@ -265,17 +265,14 @@ def roberta_crf_export(bpe_modernbert_dir, make_random_tagger, tmp_path_factory)
     return tagger, folder
 
 
-@pytest.fixture(scope="module")
-def xlmr_crf_export(make_random_tagger, tmp_path_factory):
-    """A stock tagger over a tiny random XLM-RoBERTa with a SentencePiece-style tokenizer (Unigram, Metaspace
-    pre-tokenizer prepending '▁', NFKC; trained on the shipped WNUT-17 sample), window 128, first_last pooling."""
+def _tiny_xlmr(model_dir: Path, normalizer=None) -> Path:
+    """A tiny random XLM-RoBERTa with a SentencePiece-style tokenizer (Unigram, Metaspace pre-tokenizer prepending
+    '▁', NFKC unless ``normalizer`` is given; trained on the shipped WNUT-17 sample) and a window of 128."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
 
-    folder = tmp_path_factory.mktemp("xlmr-crf-export")
-    model_dir = folder / "tiny-xlmr"
     backend = Tokenizer(models.Unigram())
-    backend.normalizer = normalizers.NFKC()
+    backend.normalizer = normalizer or normalizers.NFKC()
     backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     trainer = trainers.UnigramTrainer(vocab_size=1000, special_tokens=specials, unk_token="<unk>")
@@ -293,10 +290,31 @@ def xlmr_crf_export(make_random_tagger, tmp_path_factory):
                                   intermediate_size=37, max_position_embeddings=160, type_vocab_size=1,
                                   pad_token_id=tokenizer.pad_token_id)
         XLMRobertaModel(config).save_pretrained(model_dir)
-    tagger = make_random_tagger(model_dir, stock=True, subtoken_pooling="first_last", allow_long_sentences=True)
+    return model_dir
+
+
+@pytest.fixture(scope="module")
+def xlmr_crf_export(make_random_tagger, tmp_path_factory):
+    """A stock tagger over a tiny random XLM-RoBERTa (SentencePiece-style tokenizer), first_last pooling."""
+    folder = tmp_path_factory.mktemp("xlmr-crf-export")
+    tagger = make_random_tagger(_tiny_xlmr(folder / "tiny-xlmr"), stock=True, subtoken_pooling="first_last",
+                                allow_long_sentences=True)
     tagger.save(folder / "final-model.pt")
     export_tagger(tagger, folder / "export")
     return tagger, folder
+
+
+def test_export_refuses_a_tokenizer_transformers_js_cannot_read(node, make_random_tagger, tmp_path):
+    """The export asks Transformers.js (in Node) for the ids of sample words: a tokenizer.json with a component it
+    does not implement (the Nmt normalizer) is refused with its message, and nothing is written."""
+    from tokenizers import normalizers
+
+    model_dir = _tiny_xlmr(tmp_path / "nmt-xlmr", normalizers.Sequence([normalizers.Nmt(), normalizers.NFKC()]))
+    tagger = make_random_tagger(model_dir, stock=True)
+    with pytest.raises(ValueError, match="Transformers.js cannot load the exported tokenizer.json: .*Nmt"):
+        export_tagger(tagger, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["nmt-xlmr"]  # no half-written folder left behind
 
 
 def _with_window(tagger, window: int):

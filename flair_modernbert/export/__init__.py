@@ -128,7 +128,9 @@ def export_tagger(
         exporter: ``torchscript`` (default) or ``dynamo``.
         overwrite: replace a non-empty ``out``.
         trust: load a model file this library did not write (runs code from the file; see ``load_tagger``).
-        check: compare the graph's emission scores with Flair's on a few sentences (fails above 1e-3).
+        check: compare the graph's emission scores with Flair's on a few sentences (fails above 1e-3) and, where
+            Node and the JavaScript module's node_modules are installed, the ids Transformers.js gives sample words
+            with Python's (fails on any difference, or when Transformers.js cannot read the tokenizer).
         link_node_modules: link the installed JavaScript module's ``node_modules`` into ``out`` when present,
             so ``node OUT/predict.mjs`` runs without ``npm ci``.
 

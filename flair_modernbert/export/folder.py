@@ -35,7 +35,7 @@ from flair_modernbert.export.spec import ExportSpec
 logger = logging.getLogger(__name__)
 
 __all__ = ["JS_DIR", "JS_FILES", "ExportResult", "write_folder", "check_output_dir", "prefix_space_in",
-           "word_id_mismatches"]
+           "word_id_mismatches", "node_word_id_mismatches", "python_word_ids"]
 
 #: The JavaScript module shipped with the package (copied into every export).
 JS_DIR = Path(__file__).parent / "js"
@@ -164,19 +164,52 @@ def word_id_mismatches(tokenizer: Any, tokenizer_json: str,
     from tokenizers import Tokenizer
 
     backend = Tokenizer.from_str(tokenizer_json)
-    wrong = []
+    return [word for word, ids in python_word_ids(tokenizer, sentences)
+            if backend.encode(word, add_special_tokens=False).ids != ids]
+
+
+def python_word_ids(tokenizer: Any, sentences: Sequence[Sequence[str]]) -> list[tuple[str, list[int]]]:
+    """Each word of ``sentences`` with the ids Python's tokenizer gives it inside its sentence (``is_split_into_words``,
+    no special tokens), as Flair tokenizes."""
+    found = []
     for words in sentences:
         encoding = tokenizer(list(words), is_split_into_words=True, add_special_tokens=False)
-        expected: list[list[int]] = [[] for _ in words]
+        grouped: list[list[int]] = [[] for _ in words]
         for token_id, word in zip(encoding["input_ids"], encoding.word_ids()):
-            expected[word].append(token_id)
-        for word, ids in zip(words, expected):
-            if backend.encode(word, add_special_tokens=False).ids != ids:
-                wrong.append(word)
-    return wrong
+            grouped[word].append(token_id)
+        found += list(zip(words, grouped))
+    return found
 
 
-def _write_tokenizer(tagger: Any, folder: Path) -> None:
+def node_word_id_mismatches(tokenizer: Any, folder: Path,
+                            sentences: Sequence[Sequence[str]] = TOKENIZER_CHECK_WORDS) -> Optional[list[str]]:
+    """Words whose ids Transformers.js (in Node, reading ``folder/tokenizer.json``) differ from Python's
+    is_split_into_words ids; None when Node or the JavaScript module's ``node_modules`` is not there to ask.
+
+    Raises:
+        ValueError: Transformers.js cannot load the tokenizer (its message is quoted).
+    """
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None or not (JS_DIR / "node_modules" / "@huggingface" / "transformers").is_dir():
+        logger.info("Node or the JavaScript module's node_modules is missing: Transformers.js' tokenization not checked")
+        return None
+    expected = python_word_ids(tokenizer, sentences)
+    with tempfile.TemporaryDirectory() as scratch:
+        words_file = Path(scratch) / "words.json"
+        words_file.write_text(json.dumps([word for word, _ in expected], ensure_ascii=False), encoding="utf-8")
+        run = subprocess.run([node, str(JS_DIR / "check-tokenizer.mjs"), str(folder), str(words_file)],
+                             capture_output=True, text=True, timeout=300)
+    if run.returncode != 0:
+        lines = run.stderr.strip().splitlines() or ["no message"]
+        message = next((line[len("error: "):] for line in lines if line.startswith("error: ")), lines[-1])
+        raise ValueError(f"Transformers.js cannot load the exported tokenizer.json: {message}")
+    found = json.loads(run.stdout.strip().splitlines()[-1])["ids"]
+    return [word for (word, ids), js_ids in zip(expected, found) if ids != js_ids]
+
+
+def _write_tokenizer(tagger: Any, folder: Path, check_node: bool = True) -> None:
     tokenizer = tagger.embeddings.tokenizer
     with tempfile.TemporaryDirectory() as scratch:
         tokenizer.save_pretrained(scratch)
@@ -200,6 +233,12 @@ def _write_tokenizer(tagger: Any, folder: Path) -> None:
             f"tokenizer.json tokenizes {len(wrong)} check word(s) on their own differently from Flair's "
             f"is_split_into_words ({', '.join(repr(w) for w in wrong[:5])}); the JavaScript module would feed the "
             "model other ids than Python"
+        )
+    wrong = node_word_id_mismatches(tokenizer, folder) if check_node else None
+    if wrong:
+        raise ValueError(
+            f"Transformers.js tokenizes {len(wrong)} check word(s) differently from Flair "
+            f"({', '.join(repr(w) for w in wrong[:5])}); the JavaScript module would feed the model other ids than Python"
         )
 
 
@@ -270,7 +309,8 @@ def write_folder(
         opset: ONNX opset.
         exporter: ``torchscript`` or ``dynamo``.
         overwrite: replace a non-empty ``out``.
-        check: compare the graph's emission scores with Flair's on a few sentences.
+        check: compare the graph's emission scores with Flair's on a few sentences, and (where Node and the
+            JavaScript module's node_modules are installed) Transformers.js' ids of sample words with Python's.
         link_node_modules: link ``node_modules`` of the installed JavaScript module into the folder, when there is one.
 
     Returns:
@@ -288,7 +328,7 @@ def write_folder(
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         result = ExportResult(folder=out)
-        _write_tokenizer(tagger, work)
+        _write_tokenizer(tagger, work, check_node=check)
         _write_json(work / "config.json", _model_config(tagger, spec))
         model = export_onnx(tagger, spec, work / "onnx" / "model.onnx", opset=opset, dynamo=exporter == "dynamo")
         files = {"fp32": "onnx/model.onnx"}
