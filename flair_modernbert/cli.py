@@ -1,6 +1,6 @@
 """The ``flair-modernbert`` console script: a thin layer over library functions.
 
-Subcommands: ``train``, ``evaluate``, ``predict``, ``redact``, ``export``, ``augment``, ``ablate``, ``bench``. Each calls a
+Subcommands: ``train``, ``evaluate``, ``predict``, ``redact``, ``restore``, ``serve``, ``export``, ``augment``, ``ablate``, ``bench``. Each calls a
 function a user can also call from Python. Nothing heavy (torch, flair, transformers) is imported before a
 command runs, so ``--help`` and option errors are immediate.
 """
@@ -115,16 +115,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tag(args: argparse.Namespace, write: Callable[[Any], None], types_from: Optional[str]) -> None:
-    """Load the model, stream the input through it and hand each tagged document to ``write``."""
+def _tag(args: argparse.Namespace, write: Callable[[Any], None], default_types: str = "model",
+         ready: Optional[Callable[[Any, Any], None]] = None) -> None:
+    """Load the model, stream the input through it and hand each tagged document to ``write``.
+
+    ``ready(tagger, types)`` runs once the model is loaded and ``--types`` resolved, before any line is tagged.
+    """
     from tqdm import tqdm
 
-    from flair_modernbert.inference import load_tagger, read_lines, resolve_types, stream_documents
+    from flair_modernbert.inference import load_tagger, paced, read_lines, resolve_types, stream_documents
 
     stream, source, size = _open_input(args.input)
     with stream:
         tagger = load_tagger(args.model, trust=args.trust_model)
-        types = resolve_types(tagger, [t for t in types_from.split(",") if t.strip()] if types_from else None)
+        names = [t for t in args.types.split(",") if t.strip()] if args.types else None
+        types = resolve_types(tagger, names, default=default_types)
+        if ready is not None:
+            ready(tagger, types)
         show = size is not None and not args.no_progress
         with tqdm(total=size, unit="B", unit_scale=True, desc="tagging", disable=not show, file=sys.stderr) as bar:
 
@@ -134,48 +141,125 @@ def _tag(args: argparse.Namespace, write: Callable[[Any], None], types_from: Opt
                     if show:  # bytes read so far; tqdm redraws at most a few times a second
                         bar.update(stream.tell() - bar.n)
 
-            for document in stream_documents(tagger, numbered(), source, args.format, types, args.batch_size,
+            # a pipe may pause (a person typing, a program waiting for the answer): tag what has arrived then
+            lines = numbered() if size is not None else paced(numbered())
+            for document in stream_documents(tagger, lines, source, args.format, types, args.batch_size,
                                              unit=args.unit):
                 write(document)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    _tag(args, lambda document: _out(json.dumps(document.to_json(), ensure_ascii=False)), args.types)
+    _tag(args, lambda document: _out(json.dumps(document.to_json(), ensure_ascii=False)))
     return 0
 
 
-def cmd_redact(args: argparse.Namespace) -> int:
-    from flair_modernbert.inference import check_placeholder, redact
+class _AtomicFile:
+    """A text file written to a temporary name and renamed into place only when complete."""
 
-    check_placeholder(args.placeholder)
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                                  suffix=".tmp", delete=False)
+
+    def write_json(self, record: Any) -> None:
+        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def finish(self, ok: bool) -> None:
+        self.handle.close()
+        if ok:
+            os.replace(self.handle.name, self.path)
+        else:
+            os.unlink(self.handle.name)
+
+
+def cmd_redact(args: argparse.Namespace) -> int:
+    from flair_modernbert.inference import Pseudonyms, check_placeholder, model_types, redact
+    from flair_modernbert.redaction.restore import MAP_FORMAT
+
+    placeholder = check_placeholder(args.placeholder) if args.placeholder is not None else None
     span_map = Path(args.span_map) if args.span_map else None
     if span_map is not None and span_map.exists() and not args.force:
         raise FileExistsError(f"--span-map {span_map} exists (it may be the only way to reverse earlier "
                               "redactions); choose another file or pass --force to replace it")
-    handle = None
-    if span_map is not None:
-        span_map.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=span_map.parent, prefix=f".{span_map.name}.",
-                                             suffix=".tmp", delete=False)
+    join = not args.no_join_partial
+    # with a span map, one numbering for the whole input: a placeholder then means one entity in the whole file
+    shared = Pseudonyms(placeholder, join_partial=join) if span_map is not None else None
+    out = _AtomicFile(span_map) if span_map is not None else None
     count = [0]
+
+    def ready(tagger: Any, types: Any) -> None:
+        if out is not None and shared is not None:
+            out.write_json({"format": MAP_FORMAT, "version": 2, "placeholder": shared.placeholder, "scope": "input",
+                            "types": types.names(model_types(tagger))})
 
     def write(document: Any) -> None:
         count[0] += 1
-        text, mapping = redact(document, placeholder=args.placeholder)
+        text, mapping = redact(document, placeholder, pseudonyms=shared, join_partial=join)
+        if out is not None and shared is not None:
+            for entity in shared.take_new():
+                out.write_json(entity)
+            out.write_json({"line": count[0], "spans": mapping, "redacted": text})
         _out(json.dumps({**document.extra, "text": text}, ensure_ascii=False) if document.json else text)
-        if handle is not None:
-            handle.write(json.dumps({"line": count[0], "spans": mapping}, ensure_ascii=False) + "\n")
 
     try:
-        _tag(args, write, args.types)
+        _tag(args, write, default_types="all", ready=ready)
     except BaseException:
-        if handle is not None:
-            handle.close()
-            os.unlink(handle.name)
+        if out is not None:
+            out.finish(ok=False)
         raise
-    if handle is not None:
-        handle.close()
-        os.replace(handle.name, span_map)
+    if out is not None:
+        out.finish(ok=True)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from flair_modernbert.inference import parse_line, read_lines
+    from flair_modernbert.redaction.restore import SpanMap, restore
+
+    span_map = SpanMap.read(args.map)
+    stream, source, _ = _open_input(args.input)
+    unknown_count = 0
+
+    def report(number: Optional[int], unknown: list[str]) -> None:
+        where = f"line {number}: " if number is not None else ""
+        for found in unknown:
+            _out(f"restore: {where}unknown placeholder {found}", stream=sys.stderr)
+
+    with stream:
+        if args.whole:
+            raw = stream.read()
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise ValueError(f"{source}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+            restored = restore(text, span_map)
+            report(None, restored.unknown)
+            sys.stdout.write(restored.text)
+            sys.stdout.flush()
+            return 0
+        for number, line in read_lines(stream, source):
+            document = parse_line(line, number, source, args.format)
+            restored = restore(document.text, span_map, line=number)
+            report(number, restored.unknown)
+            unknown_count += len(restored.unknown)
+            _out(json.dumps({**document.extra, "text": restored.text}, ensure_ascii=False) if document.json
+                 else restored.text)
+    if unknown_count:
+        logger.info("restore: %d unknown placeholders left as they were", unknown_count)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flair_modernbert.serve import check_serve_dependencies
+
+    check_serve_dependencies()  # before torch and the model are loaded
+    from flair_modernbert.serve import serve
+
+    serve(args.model, args.host, args.port, types=[t for t in args.types.split(",") if t.strip()] if args.types
+          else None, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, max_text_chars=args.max_text_chars,
+          max_texts=args.max_texts, unit=args.unit, trust=args.trust_model, graceful_timeout=args.graceful_timeout,
+          announce=lambda line: _out(line))
     return 0
 
 
@@ -287,7 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     for name, helptext in (("predict", "tag text; prints spans with character offsets as JSON lines"),
-                           ("redact", "replace entity spans with placeholders such as [PERSON]")):
+                           ("redact", "replace names, places, e-mail addresses, phone numbers ... with placeholders "
+                                      "such as [PERSON_1]")):
         p = _command(sub, name, helptext)
         p.add_argument("model", help="final-model.pt or a training output folder")
         p.add_argument("input", nargs="?", default="-",
@@ -299,17 +384,60 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--batch-size", type=_positive, default=32,
                        help="sentences per forward pass (sentences of many lines are batched together)")
         p.add_argument("--types", default=None,
-                       help="comma-separated entity types to keep (default: all); case-insensitive, PER/LOC/ORG "
-                            "also match person/location/organization")
+                       help="comma-separated types: the model's (case-insensitive; PER/LOC/ORG also match person/"
+                            "location/organization) and patterns: email, phone, url, ip, credit_card, iban; 'all' for "
+                            "every one (default: " + ("all" if name == "redact" else "the model's types") + ")")
         _trust_option(p)
         if name == "redact":
-            p.add_argument("--placeholder", default="[{type}]", help="replacement text with {type} and {index}")
+            p.add_argument("--placeholder", default=None,
+                           help="replacement text with {type} and {n}, the entity's number (default: [{type}_{n}])")
             p.add_argument("--span-map", default=None, metavar="FILE",
-                           help="write what was replaced where (JSON lines) to FILE, to audit or reverse a redaction")
+                           help="write what was replaced where (JSON lines) to FILE, for `restore`; numbers entities "
+                                "across the whole input")
+            p.add_argument("--no-join-partial", action="store_true",
+                           help="a mention equal to the first or last word(s) of an earlier entity ('Doe' after "
+                                "'Jane Doe') gets a placeholder of its own")
             p.add_argument("--force", action="store_true", help="replace an existing --span-map file")
             p.set_defaults(func=cmd_redact)
         else:
             p.set_defaults(func=cmd_predict)
+
+    p = _command(sub, "restore", "put the original text back into text holding placeholders (an LLM's answer)",
+                 "Reads the span map of `redact --span-map` and restores placeholders the way LLMs return them (any "
+                 "case, brackets changed or dropped, in Markdown, with 's); unknown placeholders stay and are "
+                 "reported on stderr. Line by line, streaming; see docs/redaction.md.")
+    p.add_argument("map", help="the span map written by `flair-modernbert redact --span-map`")
+    p.add_argument("input", nargs="?", default="-", help="text holding placeholders; - for stdin")
+    p.add_argument("--format", choices=["auto", "text", "jsonl"], default="auto",
+                   help="input lines: auto (JSON when a line starts with '{': its \"text\" is restored), text or jsonl")
+    p.add_argument("--whole", action="store_true",
+                   help="restore the whole input as one text (a placeholder may be split over a line)")
+    p.set_defaults(func=cmd_restore)
+
+    p = _command(sub, "serve", "a local HTTP service: /predict, /redact, /restore with dynamic batching",
+                 "Loads the model once and answers POST /predict, /redact and /restore (the JSON of predict's and "
+                 "redact's lines; one or many texts per request), GET /health and /ready; API docs at /docs. "
+                 "Sentences of concurrent requests are tagged together. Needs pip install 'flair-modernbert[serve]'; "
+                 "see docs/serve.md.")
+    p.add_argument("model", help="final-model.pt or a training output folder")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on; the default takes connections from this machine only")
+    p.add_argument("--port", type=_number(int, 0, 65535), default=8000, help="TCP port (0: any free port)")
+    p.add_argument("--types", default=None,
+                   help="comma-separated types used when a request names none (default: the model's types for "
+                        "/predict, all for /redact)")
+    p.add_argument("--max-batch", type=_positive, default=32, help="sentences tagged together at most (one forward)")
+    p.add_argument("--max-wait-ms", type=_number(float, 0), default=10.0,
+                   help="how long a request waits for others to share its forward")
+    p.add_argument("--max-text-chars", type=_positive, default=100_000,
+                   help="characters of one text at most (a longer one is refused with 413 before any tagging)")
+    p.add_argument("--max-texts", type=_positive, default=256, help="texts of one request at most")
+    p.add_argument("--unit", choices=["sentence", "document"], default="sentence",
+                   help="tag each sentence, or each text as one sequence")
+    p.add_argument("--graceful-timeout", type=_number(float, 0), default=30.0,
+                   help="seconds to finish requests in flight after SIGTERM or Ctrl-C")
+    _trust_option(p)
+    p.set_defaults(func=cmd_serve)
 
     p = _command(sub, "export", "export a tagger for the browser: ONNX + Transformers.js folder with a JavaScript decoder")
     p.add_argument("model", help="final-model.pt or a training output folder")
@@ -385,7 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--document-sentences", type=int, default=71,
                    help="with --long: sentences of the document-mode measurement (0 skips it)")
     p.add_argument("--repeats", type=_positive, default=3,
-                   help="with --long: timed runs per variant and length; the median is reported")
+                   help="with --long: timed runs per variant and length; with --predict: runs of predict and of redact "
+                        "--types all; the median is reported")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -12,8 +12,10 @@ Documents are read, tagged and written in chunks (:func:`stream_documents`): the
 through the tagger together, one packed forward per ``mini_batch_size`` sentences, and memory stays flat
 whatever the input size.
 
-Redaction replaces the spans of chosen types with placeholders and returns the span map (what was
-replaced where), so a redaction can be audited or reversed locally. Loading a model never runs code from
+Structured PII (e-mail, phone, URL, IP, card, IBAN) is found next to the model's spans by the patterns of
+:mod:`flair_modernbert.redaction` when ``types`` asks for it; overlapping spans are merged (docs/redaction.md).
+Redaction replaces the spans with one numbered placeholder per entity and returns what was replaced where, so
+that :func:`restore` can put the original text back into an LLM's answer. Loading a model never runs code from
 the file (:func:`load_tagger`).
 """
 
@@ -21,9 +23,16 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any, BinaryIO, Iterable, Iterator, Optional, Sequence
+from typing import Any, BinaryIO, Iterable, Iterator, Optional, Sequence, Union
 
+from flair_modernbert.redaction.patterns import find_pii
+from flair_modernbert.redaction.pseudonyms import Pseudonyms, check_placeholder, redact_spans
+from flair_modernbert.redaction.restore import Restored, SpanMap, restore
+from flair_modernbert.redaction.spans import EntitySpan, merge_spans
+from flair_modernbert.redaction.types import TypeSelection, select_types
 from flair_modernbert.segmentation import Word, sentences as split_sentences, words as split_words
 from flair_modernbert.tagging.loading import load_tagger
 
@@ -41,31 +50,19 @@ __all__ = [
     "check_placeholder",
     "tag_documents",
     "stream_documents",
+    "paced",
+    "PAUSE",
     "redact",
+    "restore",
+    "Restored",
+    "SpanMap",
+    "Pseudonyms",
+    "TypeSelection",
 ]
-
-#: Common names of entity types, for ``--types`` when the model's own names differ (``PER`` -> ``person``).
-TYPE_ALIASES = {
-    "per": ("person", "persons", "people", "per"),
-    "loc": ("location", "loc", "gpe"),
-    "org": ("organization", "organisation", "org", "corporation"),
-    "misc": ("miscellaneous", "misc"),
-}
 
 
 class InputError(ValueError):
     """An input line cannot be read; the message names the source and the line."""
-
-
-@dataclass
-class EntitySpan:
-    """One predicted entity in a document: ``text[start:end]``."""
-
-    start: int
-    end: int
-    type: str
-    text: str
-    score: float
 
 
 @dataclass
@@ -158,50 +155,20 @@ def model_types(tagger: Any) -> list[str]:
     return found
 
 
-def resolve_types(tagger: Any, requested: Optional[Iterable[str]]) -> Optional[set[str]]:
-    """The model's types that ``--types`` names: case-insensitive, with common aliases (``PER`` -> ``person``).
+def resolve_types(tagger: Any, requested: Optional[Iterable[str]], default: str = "model") -> TypeSelection:
+    """The model's types and the pattern types that ``--types`` names (see
+    :func:`flair_modernbert.redaction.types.select_types`): case-insensitive, aliases (``PER`` -> ``person``,
+    ``card`` -> ``credit_card``), ``all`` for everything.
 
-    Returns:
-        The model's type names, or ``None`` for all types.
-
-    Raises:
-        ValueError: a requested type the model does not predict (its types are listed).
-    """
-    if not requested:
-        return None
-    known = model_types(tagger)
-    by_folded = {kind.casefold(): kind for kind in known}
-    chosen: set[str] = set()
-    for name in requested:
-        folded = name.strip().casefold()
-        if folded in by_folded:
-            chosen.add(by_folded[folded])
-            continue
-        group = next((names for key, names in TYPE_ALIASES.items() if folded == key or folded in names), ())
-        matches = [by_folded[alias] for alias in group if alias in by_folded]
-        if not matches:
-            raise ValueError(
-                f"--types: {name.strip()!r} is not an entity type of this model; its types are: {', '.join(known)}"
-            )
-        logger.warning("--types: %r is read as the model's %s", name.strip(), ", ".join(repr(m) for m in matches))
-        chosen.update(matches)
-    return chosen
-
-
-def check_placeholder(placeholder: str) -> str:
-    """Check a redaction placeholder before any text is tagged.
+    Args:
+        tagger: the tagger whose types are chosen from.
+        requested: names, or ``None``/empty for ``default``.
+        default: ``model`` (the model's types only) or ``all`` (also every pattern type).
 
     Raises:
-        ValueError: the placeholder names a field other than ``{type}`` and ``{index}``, or is malformed.
+        ValueError: a requested type that is neither the model's nor a pattern type (both are listed).
     """
-    try:
-        placeholder.format(type="PERSON", index=0)
-    except (KeyError, IndexError, ValueError, AttributeError) as error:
-        raise ValueError(
-            f"--placeholder {placeholder!r}: {type(error).__name__} {error}; a placeholder may use {{type}} and "
-            "{index} only (write {{ and }} for literal braces)"
-        ) from None
-    return placeholder
+    return select_types(model_types(tagger), requested, default)
 
 
 # ------------------------------------------------------------------------------------------------ tagging
@@ -219,7 +186,7 @@ def _flair_sentences(document: Document, unit: str) -> tuple[list[Any], list[lis
 def tag_documents(
     tagger: Any,
     documents: Sequence[Document],
-    types: Optional[set[str]] = None,
+    types: Union[TypeSelection, set[str], None] = None,
     mini_batch_size: int = 32,
     unit: str = "sentence",
 ) -> list[Document]:
@@ -228,7 +195,8 @@ def tag_documents(
     Args:
         tagger: a Flair ``SequenceTagger``.
         documents: documents as :func:`parse_line` returns them (their ``spans`` are filled in).
-        types: keep only these of the model's types (:func:`resolve_types`); all by default.
+        types: the model's types to keep and the pattern types to find (:func:`resolve_types`; a plain set names
+            model types only); all the model's types and no patterns by default.
         mini_batch_size: sentences per forward pass.
         unit: ``sentence`` (split each document into sentences) or ``document`` (one sequence per document).
 
@@ -237,6 +205,8 @@ def tag_documents(
     """
     if unit not in ("sentence", "document"):
         raise ValueError(f"unit: expected 'sentence' or 'document', got {unit!r}")
+    selection = types if isinstance(types, TypeSelection) else TypeSelection(
+        None if types is None else frozenset(types), frozenset())
     label_type = tagger.label_type
     prepared = [_flair_sentences(document, unit) for document in documents]
     flat = [sentence for sentences, _ in prepared for sentence in sentences]
@@ -247,21 +217,62 @@ def tag_documents(
         for sentence, group in zip(sentences, groups):
             for span in sentence.get_spans(label_type):
                 label = span.get_label(label_type)
-                if types is not None and label.value not in types:
+                if not selection.keeps(label.value):
                     continue
                 first, last = group[span.tokens[0].idx - 1], group[span.tokens[-1].idx - 1]
                 text = document.text[first.start : last.end]
                 spans.append(EntitySpan(first.start, last.end, label.value, text, round(float(label.score), 4)))
-        document.spans = sorted(spans, key=lambda s: s.start)
+        spans.sort(key=lambda s: s.start)
+        if selection.patterns:
+            spans = merge_spans(spans, find_pii(document.text, selection.patterns))
+        document.spans = spans
     return documents
+
+
+#: What :func:`paced` yields when the input pauses: tag what has arrived.
+PAUSE = object()
+
+
+def paced(lines: Iterable[Any], pause: float = 0.1) -> Iterator[Any]:
+    """Items of a blocking iterable (lines of a pipe), with :data:`PAUSE` whenever none arrived for ``pause`` s.
+
+    The iterable is read on a background thread, so a consumer answers what a person or another program has sent
+    so far instead of waiting for a full chunk or the end of the input.
+    """
+    items: "queue.Queue[Any]" = queue.Queue(maxsize=4096)
+    done = object()
+
+    def read() -> None:
+        try:
+            for item in lines:
+                items.put(item)
+        except BaseException as error:  # handed to the consumer, raised there
+            items.put(error)
+        items.put(done)
+
+    threading.Thread(target=read, name="paced-input", daemon=True).start()
+    waiting = False
+    while True:
+        try:
+            item = items.get(timeout=pause) if waiting else items.get()
+        except queue.Empty:
+            waiting = False
+            yield PAUSE
+            continue
+        if item is done:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        waiting = True
+        yield item
 
 
 def stream_documents(
     tagger: Any,
-    lines: Iterable[tuple[int, str]],
+    lines: Iterable[Any],
     source: str = "<input>",
     fmt: str = "auto",
-    types: Optional[set[str]] = None,
+    types: Union[TypeSelection, set[str], None] = None,
     mini_batch_size: int = 32,
     unit: str = "sentence",
     chunk_sentences: Optional[int] = None,
@@ -270,12 +281,18 @@ def stream_documents(
 
     A chunk holds the lines whose sentences reach ``chunk_sentences`` (default ``8 * mini_batch_size``): it is
     tagged with one ``predict`` call, so batches are full whatever the line lengths, and memory does not grow
-    with the input.
+    with the input. A :data:`PAUSE` among the lines (see :func:`paced`) tags what has arrived at once.
     """
     limit = chunk_sentences or 8 * mini_batch_size
     chunk: list[Document] = []
     pending = 0
-    for number, line in lines:
+    for item in lines:
+        if item is PAUSE:
+            if chunk:
+                yield from tag_documents(tagger, chunk, types, mini_batch_size, unit)
+                chunk, pending = [], 0
+            continue
+        number, line = item
         document = parse_line(line, number, source, fmt)
         chunk.append(document)
         pending += max(1, len(document.segment(unit)))
@@ -287,36 +304,26 @@ def stream_documents(
 
 
 # ------------------------------------------------------------------------------------------------ redaction
-def redact(document: Document, placeholder: str = "[{type}]") -> tuple[str, list[dict[str, Any]]]:
-    """Replace a document's spans with placeholders.
+def redact(
+    document: Document,
+    placeholder: Optional[str] = None,
+    pseudonyms: Optional[Pseudonyms] = None,
+    join_partial: bool = True,
+) -> tuple[str, list[dict[str, Any]]]:
+    """Replace a tagged document's spans with one numbered placeholder per entity (docs/redaction.md).
 
     Args:
-        document: a tagged document.
-        placeholder: format string with ``{type}`` (upper-cased type) and optionally ``{index}`` (the span's
-            number in the document).
+        document: a tagged document (its spans are the ones replaced).
+        placeholder: template with ``{type}`` (upper-cased) and ``{n}`` (the entity's number); default
+            ``[{type}_{n}]``. Ignored when ``pseudonyms`` is given (it has its own).
+        pseudonyms: the entities seen so far, to number across documents; a fresh one (numbering within this
+            document) by default.
+        join_partial: with a fresh ``pseudonyms``: let ``Doe`` join an earlier ``Jane Doe``.
 
     Returns:
-        The redacted text and the span map: per replaced span its original text and offsets, the
-        placeholder and the placeholder's offsets in the redacted text.
+        The redacted text and one record per replaced mention: its placeholder, type, original text and offsets,
+        and the placeholder's offsets in the redacted text.
     """
-    pieces, mapping, cursor, shift = [], [], 0, 0
-    for index, span in enumerate(document.spans):
-        if span.start < cursor:  # overlapping spans: the earlier one already covers this text
-            continue
-        mask = placeholder.format(type=span.type.upper(), index=index)
-        pieces.append(document.text[cursor : span.start])
-        new_start = span.start + shift
-        pieces.append(mask)
-        mapping.append({
-            "placeholder": mask,
-            "type": span.type,
-            "text": span.text,
-            "start": span.start,
-            "end": span.end,
-            "redacted_start": new_start,
-            "redacted_end": new_start + len(mask),
-        })
-        shift += len(mask) - (span.end - span.start)
-        cursor = span.end
-    pieces.append(document.text[cursor:])
-    return "".join(pieces), mapping
+    if pseudonyms is None:
+        pseudonyms = Pseudonyms(placeholder, join_partial=join_partial)
+    return redact_spans(document.text, document.spans, pseudonyms)

@@ -65,9 +65,11 @@ def test_long_sequences_are_compared_on_the_same_ids(tmp_path, capsys):
 def test_predict_throughput_is_measured_against_the_embeddings(tmp_path, capsys):
     out = tmp_path / "predict.json"
     assert cli.main(["bench", "--predict", "40", "--size", "tiny", "--batch-size", "8", "--json", str(out)]) == 0
-    assert "flair-modernbert predict (whole process" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "flair-modernbert predict (whole process" in printed and "redact --types all (whole process)" in printed
     data = json.loads(out.read_text())
     assert data["lines"] == 40 and data["predict_seconds"] > 0 and data["embeddings_sentences_per_s"] > 0
+    assert data["redact_seconds"] > 0 and data["redact_overhead"] == data["redact_seconds"] / data["predict_seconds"] - 1
 
 
 def test_predict_lines_are_one_sentence_each_as_predict_segments_them():

@@ -43,21 +43,31 @@ def test_redact_fixed_example(names_model, tmp_path, capsys):
     )
     span_map = tmp_path / "map.jsonl"
     assert main(["redact", str(out), str(source), "--no-progress", "--span-map", str(span_map)]) == 0
+    # with a span map, entities are numbered across the whole input
     assert capsys.readouterr().out.splitlines() == [
-        "We met [PER] in [LOC] .",
-        "My name is [PER] .",
-        '{"id": 7, "text": "[PER] lives in [LOC] ."}',
+        "We met [PER_1] in [LOC_1] .",
+        "My name is [PER_2] .",
+        '{"id": 7, "text": "[PER_3] lives in [LOC_2] ."}',
     ]
     entries = [json.loads(line) for line in span_map.read_text().splitlines()]
-    assert entries[0] == {"line": 1, "spans": [
-        {"placeholder": "[PER]", "type": "PER", "text": "John Smith", "start": 7, "end": 17,
-         "redacted_start": 7, "redacted_end": 12},
-        {"placeholder": "[LOC]", "type": "LOC", "text": "Paris", "start": 21, "end": 26,
-         "redacted_start": 16, "redacted_end": 21},
-    ]}
-    # only the types asked for
+    assert entries[0] == {"format": "flair-modernbert-span-map", "version": 2, "placeholder": "[{type}_{n}]",
+                          "scope": "input", "types": ["PER", "LOC", "url", "email", "iban", "credit_card", "ip",
+                                                      "phone"]}
+    assert entries[1:4] == [
+        {"entity": "[PER_1]", "type": "PER", "text": "John Smith"},
+        {"entity": "[LOC_1]", "type": "LOC", "text": "Paris"},
+        {"line": 1, "spans": [
+            {"placeholder": "[PER_1]", "type": "PER", "text": "John Smith", "start": 7, "end": 17,
+             "redacted_start": 7, "redacted_end": 14},
+            {"placeholder": "[LOC_1]", "type": "LOC", "text": "Paris", "start": 21, "end": 26,
+             "redacted_start": 18, "redacted_end": 25},
+        ], "redacted": "We met [PER_1] in [LOC_1] ."},
+    ]
+    assert [entry.get("line") for entry in entries if "line" in entry] == [1, 2, 3]
+    # only the types asked for; without a span map, numbering starts again in each line
     assert main(["redact", str(out), str(source), "--no-progress", "--types", "LOC"]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == "We met John Smith in [LOC] ."
+    assert capsys.readouterr().out.splitlines()[::2] == ["We met John Smith in [LOC_1] .",
+                                                         '{"id": 7, "text": "Lisa Miller lives in [LOC_1] ."}']
 
 
 def test_predict_prints_spans_with_character_offsets(names_model, tmp_path, capsys):

@@ -1,4 +1,5 @@
-// The redaction page: load an exported tagger (default /model/, or ?model=/path/), redact pasted text.
+// The redaction page: load an exported tagger (default /model/, or ?model=/path/), redact pasted text, restore the
+// LLM's answer. The span map lives in this module's memory only: never in storage, the URL or a request.
 import { env } from "@huggingface/transformers";
 
 const $ = (id) => document.getElementById(id);
@@ -10,23 +11,36 @@ env.backends.onnx.wasm.wasmPaths = {
   wasm: new URL("./vendor/ort/ort-wasm-simd-threaded.asyncify.wasm", location.href).href,
 };
 
+/** The last redaction ({text, spans}): what Restore puts back. Only this module holds it. */
+let spanMap = null;
+
 const status = (text, state = "ready") => {
   $("status").textContent = text;
   $("status").dataset.state = state;
 };
 
-function highlight(text, doc, replaced) {
+function checkboxes(container, kinds) {
+  for (const kind of kinds) {
+    const label = document.createElement("label");
+    const box = Object.assign(document.createElement("input"), { type: "checkbox", value: kind, checked: true });
+    label.append(box, " ", kind);
+    container.append(label);
+  }
+  container.closest(".group").hidden = !kinds.length;
+}
+
+function highlight(text, spans, replaced) {
   // spans in code points; walk the text by code points to place the marks
   const chars = Array.from(text);
   const out = document.createDocumentFragment();
   let cursor = 0;
-  for (const span of doc.spans) {
+  for (const span of spans) {
     if (span.start < cursor) continue;
     out.append(chars.slice(cursor, span.start).join(""));
     const mark = document.createElement("mark");
     mark.textContent = chars.slice(span.start, span.end).join("");
     mark.title = `${span.type} (${span.score})`;
-    if (!replaced.has(span.type)) mark.dataset.kept = "";
+    if (!replaced(span)) mark.dataset.kept = "";
     const label = document.createElement("small");
     label.textContent = span.type;
     mark.append(label);
@@ -37,54 +51,97 @@ function highlight(text, doc, replaced) {
   return out;
 }
 
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const cell of cells) tr.append(Object.assign(document.createElement("td"), { textContent: String(cell) }));
+  return tr;
+}
+
+/** Copy `node`'s text; without clipboard access, select it so that Ctrl+C copies it. */
+async function copy(node, note) {
+  try {
+    await navigator.clipboard.writeText(node.textContent);
+    note.textContent = "Copied.";
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    getSelection().removeAllRanges();
+    getSelection().addRange(range);
+    note.textContent = "Selected: press Ctrl+C to copy.";
+  }
+}
+
 async function main() {
-  const { loadTagger, redactDocument } = await import(new URL("tagger.mjs", new URL(modelPath, location.href)).href);
+  const { loadTagger } = await import(new URL("tagger.mjs", new URL(modelPath, location.href)).href);
   const started = performance.now();
   const tagger = await loadTagger(modelPath, { dtype: params.get("dtype") ?? "fp32" });
-  for (const kind of tagger.types) {
-    const label = document.createElement("label");
-    const box = Object.assign(document.createElement("input"), { type: "checkbox", value: kind, checked: true });
-    label.append(box, " ", kind);
-    $("types").append(label);
-  }
+  const modelTypes = tagger.types;
+  const patternTypes = tagger.patternTypes.filter((kind) => !modelTypes.includes(kind));
+  checkboxes($("model-types"), modelTypes);
+  checkboxes($("pattern-types"), patternTypes);
   window.flairTagger = tagger; // for scripts: await flairTagger.predict(["text"])
-  status(`Model loaded in ${((performance.now() - started) / 1000).toFixed(1)} s: ${tagger.types.join(", ")}.`);
+  status(`Model loaded in ${((performance.now() - started) / 1000).toFixed(1)} s: ${modelTypes.join(", ")}` +
+    (patternTypes.length ? `; patterns: ${patternTypes.join(", ")}.` : "."));
   $("redact").disabled = false;
 
   $("redact").addEventListener("click", async () => {
+    const chosen = [...$("types").querySelectorAll("input:checked")].map((box) => box.value);
+    if (!chosen.length) {
+      status("Choose at least one type to replace.", "error");
+      return;
+    }
     $("redact").disabled = true;
     status("Redacting…", "busy");
     try {
       const text = $("input").value;
-      const chosen = [...$("types").querySelectorAll("input:checked")].map((box) => box.value);
       const t0 = performance.now();
-      const [doc] = await tagger.predict([text]);
-      const replaced = new Set(chosen);
-      const kept = { ...doc, spans: doc.spans.filter((span) => replaced.has(span.type)) };
-      const result = redactDocument(kept);
+      // every type, for the highlight (kept ones too); with some types off, redact tags again for just the
+      // chosen ones, as spans of other types merged into them would otherwise change their extent
+      const [doc] = await tagger.predict([text], { types: "all" });
+      const all = chosen.length === modelTypes.length + patternTypes.length;
+      const result = await tagger.redact(all ? doc : text, { types: chosen });
+      spanMap = result;
+      const placeholderOf = (span) =>
+        result.spans.find((record) => record.start <= span.start && span.end <= record.end)?.placeholder;
       $("redacted").textContent = result.text;
-      $("highlighted").replaceChildren(highlight(text, doc, replaced));
+      $("copied").textContent = "";
+      $("highlighted").replaceChildren(highlight(text, doc.spans, placeholderOf));
       $("spans").tBodies[0].replaceChildren(
-        ...doc.spans.map((span) => {
-          const row = document.createElement("tr");
-          const mapped = result.spans.find((m) => m.start === span.start && m.end === span.end);
-          for (const cell of [span.text, span.type, span.score, `${span.start}–${span.end}`, mapped?.placeholder ?? "(kept)"]) {
-            row.append(Object.assign(document.createElement("td"), { textContent: String(cell) }));
-          }
-          return row;
-        }),
+        ...doc.spans.map((span) => row([span.text, span.type, span.score, `${span.start}–${span.end}`,
+          placeholderOf(span) ?? "(kept)"])),
       );
       $("result").hidden = false;
-      // for scripts (and the test): the result as JSON
-      $("result").dataset.json = JSON.stringify({ redacted: result.text, spans: result.spans, highlighted: doc.spans.map((s) => s.text) });
-      status(`${doc.spans.length} entities found, ${result.spans.length} replaced in ${Math.round(performance.now() - t0)} ms.`);
+      $("answer-step").hidden = false;
+      $("restore").disabled = false;
+      $("restored-section").hidden = true;
+      const entities = new Set(result.spans.map((record) => record.placeholder)).size;
+      status(`${doc.spans.length} spans found, ${result.spans.length} replaced (${entities} entities) in ` +
+        `${Math.round(performance.now() - t0)} ms.`);
     } catch (error) {
       status(`Error: ${error.message}`, "error");
     } finally {
       $("redact").disabled = false;
     }
   });
-  $("copy").addEventListener("click", () => navigator.clipboard?.writeText($("redacted").textContent));
+
+  $("restore").addEventListener("click", async () => {
+    if (!spanMap) return;
+    try {
+      const { text, unknown } = await tagger.restore($("answer").value, spanMap);
+      $("restored").textContent = text;
+      $("copied-restored").textContent = "";
+      $("unknown").replaceChildren(...unknown.map((name) => Object.assign(document.createElement("li"), { textContent: name })));
+      $("unknown-section").hidden = !unknown.length;
+      $("restored-section").hidden = false;
+      status(unknown.length ? `Restored; ${unknown.length} unknown placeholder${unknown.length > 1 ? "s" : ""} left as they are.`
+        : "Restored.");
+    } catch (error) {
+      status(`Error: ${error.message}`, "error");
+    }
+  });
+
+  $("copy").addEventListener("click", () => copy($("redacted"), $("copied")));
+  $("copy-restored").addEventListener("click", () => copy($("restored"), $("copied-restored")));
 }
 
 main().catch((error) => status(`Could not load the model from ${modelPath}: ${error.message}`, "error"));

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import random
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -438,7 +439,6 @@ def run_long_benchmark(
         announce: receives a line per measurement.
         repeats: timed runs of each variant (the median is reported; the two variants alternate who goes first).
     """
-    import statistics
 
     import flair
     from flair.data import Sentence
@@ -562,6 +562,8 @@ class PredictResult:
     batch_size: int
     embeddings_sentences_per_s: float
     predict_seconds: float
+    redact_seconds: float = 0.0
+    repeats: int = 1
 
     @property
     def predict_lines_per_s(self) -> float:
@@ -570,6 +572,11 @@ class PredictResult:
     @property
     def ratio(self) -> float:
         return self.predict_lines_per_s / self.embeddings_sentences_per_s
+
+    @property
+    def redact_overhead(self) -> float:
+        """How much more time ``redact --types all`` takes than ``predict`` (0.03 = 3 %)."""
+        return self.redact_seconds / self.predict_seconds - 1
 
 
 def _one_sentence_lines(samples: list[list[str]]) -> list[str]:
@@ -588,10 +595,12 @@ def _one_sentence_lines(samples: list[list[str]]) -> list[str]:
 
 
 def run_predict_benchmark(lines: int = 512, model: Optional[str] = None, size: str = "base", batch_size: int = 32,
-                          device: Optional[str] = None) -> PredictResult:
+                          device: Optional[str] = None, repeats: int = 1) -> PredictResult:
     """Time ``flair-modernbert predict`` as a whole process (start-up included) on ``lines`` one-sentence lines
     of the shipped sample, and ``ModernBertEmbeddings.embed`` alone on the same sentences in batches (the same
-    words: each line is one sentence of predict's segmentation).
+    words: each line is one sentence of predict's segmentation); and ``flair-modernbert redact --types all`` (model
+    spans, patterns, placeholders) on the same file. The two commands run ``repeats`` times in alternating order;
+    their medians are reported.
 
     The tagger is a CRF head on the encoder (random weights unless ``model`` is given), saved to a temporary
     folder.
@@ -632,31 +641,43 @@ def run_predict_benchmark(lines: int = 512, model: Optional[str] = None, size: s
                 embeddings.embed([Sentence(t.split(" ")) for t in texts[first : first + batch_size]])
             _sync(target)
         embedded = lines / (time.perf_counter() - start)
-        command = [sys.executable, "-m", "flair_modernbert.cli", "predict", str(Path(folder) / "final-model.pt"),
-                   str(source), "--batch-size", str(batch_size), "--no-progress"]
-        start = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        seconds = time.perf_counter() - start
-        if done.returncode != 0 or len(done.stdout.splitlines()) != lines:
-            raise RuntimeError(f"predict failed: {done.stderr[-2000:]}")
-    return PredictResult(lines, batch_size, embedded, seconds)
+        def timed(name: str, *extra: str) -> float:
+            command = [sys.executable, "-m", "flair_modernbert.cli", name, str(Path(folder) / "final-model.pt"),
+                       str(source), "--batch-size", str(batch_size), "--no-progress", *extra]
+            start = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            seconds = time.perf_counter() - start
+            if done.returncode != 0 or len(done.stdout.splitlines()) != lines:
+                raise RuntimeError(f"{name} failed: {done.stderr[-2000:]}")
+            return seconds
+
+        predicts, redacts = [], []
+        for round_ in range(repeats):
+            order = [("predict", predicts), ("redact", redacts)][:: 1 if round_ % 2 == 0 else -1]
+            for name, times in order:
+                times.append(timed(name, *(("--types", "all") if name == "redact" else ())))
+    return PredictResult(lines, batch_size, embedded, statistics.median(predicts), statistics.median(redacts), repeats)
 
 
 def run_predict_command(args: Any, command: str, announce: Callable[[str], None]) -> None:
     """``flair-modernbert bench --predict 512``."""
     result = run_predict_benchmark(args.predict, model=args.model, size=args.size, batch_size=args.batch_size,
-                                   device=args.device)
+                                   device=args.device, repeats=args.repeats)
     from tabulate import tabulate
 
     rows = [["ModernBertEmbeddings.embed (in process, batches)", f"{result.embeddings_sentences_per_s:.1f}"],
-            ["flair-modernbert predict (whole process, start-up included)", f"{result.predict_lines_per_s:.1f}"]]
+            ["flair-modernbert predict (whole process, start-up included)", f"{result.predict_lines_per_s:.1f}"],
+            ["flair-modernbert redact --types all (whole process)", f"{result.lines / result.redact_seconds:.1f}"]]
     announce("\n".join([f"Command: `{command}`", "",
                         f"{result.lines} one-sentence lines (sentences of the shipped sample as predict segments them), batch {result.batch_size}, "
                         f"model {args.model or 'random:' + args.size}, {torch.get_num_threads()} threads.", "",
                         tabulate(rows, headers=["", "sentences/s"], tablefmt="github", disable_numparse=True), "",
-                        f"predict reaches {100 * result.ratio:.0f}% of the embeddings' own throughput."]))
+                        f"predict reaches {100 * result.ratio:.0f}% of the embeddings' own throughput; redact --types all "
+                        f"takes {100 * result.redact_overhead:+.1f}% time against predict (median of {result.repeats}: "
+                        f"{result.predict_seconds:.2f} s vs {result.redact_seconds:.2f} s)."]))
     if args.json:
-        args.json.write_text(json.dumps({**asdict(result), "ratio": result.ratio}, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps({**asdict(result), "ratio": result.ratio,
+                                         "redact_overhead": result.redact_overhead}, indent=2), encoding="utf-8")
 
 
 def run_bench_command(args: Any, command: str, announce: Callable[[str], None]) -> None:

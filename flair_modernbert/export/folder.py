@@ -12,6 +12,7 @@ Layout of ``OUT``::
     onnx/model_q4.onnx       with --quantize q4 (dtype "q4")
     crf.json                 tags, CRF transitions / softmax, tag format, pooling, windows, context
     tagger.mjs ...           the JavaScript module (see js/README.md), predict.mjs, package.json + lock
+    rules.json               the redaction rules (patterns, type names, placeholder, restore grammar)
     README.md                how to use the folder
 
 The folder is written next to ``OUT`` and renamed into place when complete, so a failed export leaves nothing
@@ -31,6 +32,7 @@ from typing import Any, Optional, Sequence
 
 from flair_modernbert.export.crf import decoder_config
 from flair_modernbert.export.spec import ExportSpec
+from flair_modernbert.redaction.rules import RULES_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ JS_DIR = Path(__file__).parent / "js"
 #: Files of :data:`JS_DIR` copied into an export.
 JS_FILES = (
     "tagger.mjs",
+    "redaction.mjs",
     "segmentation.mjs",
     "sequences.mjs",
     "decode.mjs",
@@ -340,6 +343,7 @@ def write_folder(
         _write_json(work / "crf.json", decoder_config(tagger, spec, bias.detach().cpu(), files, exporter))
         for name in JS_FILES:
             shutil.copyfile(JS_DIR / name, work / name)
+        shutil.copyfile(RULES_PATH, work / "rules.json")  # the one definition the JavaScript module reads
         (work / "README.md").write_text(_readme(spec, quantize), encoding="utf-8")
         shutil.copyfile(JS_DIR / "README.md", work / "JAVASCRIPT.md")
         if check:

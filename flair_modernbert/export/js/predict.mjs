@@ -3,14 +3,18 @@
 // folder this file sits in. One document per input line (plain text, or JSON with a "text" field whose other
 // fields are passed through); one JSON line out per line in.
 //
-//   --types person,location   keep only these entity types (case-insensitive; PER/LOC/ORG aliases)
+//   --types person,email      these types only: the model's and the pattern types (email, url, iban, credit_card,
+//                             ip, phone; case-insensitive, aliases from rules.json such as PER, card), or all;
+//                             default: the model's types (with --redact: all)
 //   --format auto|text|jsonl  input lines: auto (JSON when a line starts with "{"), text or jsonl
 //   --unit sentence|document  tag each sentence, or each line as one sequence
 //   --batch-size N            windows per forward pass (default 32)
 //   --max-length N            window in subtokens (default: the model's, which gives Python's results exactly)
 //   --dtype fp32|fp16|q8|q4   the model file: fp16, q8 and q4 run onnx/model_fp16.onnx, model_quantized.onnx,
 //                             model_q4.onnx (export --quantize fp16, int8, q4)
-//   --redact                  print redacted text instead, as `flair-modernbert redact` (with --placeholder)
+//   --redact                  print redacted text instead, as `flair-modernbert redact`: one numbered placeholder
+//                             per entity of a line ([PERSON_1]); --placeholder T changes the template,
+//                             --no-join-partial keeps `Doe` apart from an earlier `Jane Doe`
 //   --model DIR               another export folder (default: this file's folder)
 
 import { createReadStream } from "node:fs";
@@ -18,15 +22,15 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { JsonError, PyDict, dumps, loads, pyStrip } from "./pyjson.mjs";
-import { checkPlaceholder, documentLine, loadTagger, redactDocument } from "./tagger.mjs";
+import { checkPlaceholder, documentLine, loadTagger, numbersEntities, redactDocument } from "./tagger.mjs";
 
 const USAGE = "usage: node predict.mjs [FILE|-] [--types T1,T2] [--format auto|text|jsonl] [--unit sentence|document] " +
-  "[--batch-size N] [--max-length N] [--dtype fp32|fp16|q8|q4] [--redact [--placeholder P]] [--model DIR]";
+  "[--batch-size N] [--max-length N] [--dtype fp32|fp16|q8|q4] [--redact [--placeholder P] [--no-join-partial]] [--model DIR]";
 
 class InputError extends Error {}
 
 function parseArgs(argv) {
-  const options = { input: "-", format: "auto", unit: "sentence", batchSize: 32, dtype: "fp32", placeholder: "[{type}]" };
+  const options = { input: "-", format: "auto", unit: "sentence", batchSize: 32, dtype: "fp32", joinPartial: true };
   const valued = { "--types": "types", "--format": "format", "--unit": "unit", "--batch-size": "batchSize",
     "--max-length": "maxLength", "--dtype": "dtype", "--placeholder": "placeholder", "--model": "model" };
   const positional = [];
@@ -34,6 +38,7 @@ function parseArgs(argv) {
     const arg = argv[i];
     if (arg === "-h" || arg === "--help") return { help: true };
     if (arg === "--redact") options.redact = true;
+    else if (arg === "--no-join-partial") options.joinPartial = false;
     else if (valued[arg]) {
       if (i + 1 >= argv.length) throw new InputError(`${arg} needs a value`);
       options[valued[arg]] = argv[++i];
@@ -108,7 +113,12 @@ async function main() {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  if (options.redact) checkPlaceholder(options.placeholder);
+  if (options.placeholder !== undefined) {
+    checkPlaceholder(options.placeholder);
+    if (!numbersEntities(options.placeholder)) {
+      process.stderr.write(`note: --placeholder '${options.placeholder}' has no {n}: every entity of a type gets the same placeholder\n`);
+    }
+  }
   const source = options.input === "-" ? "<stdin>" : options.input;
   const stream = options.input === "-" ? process.stdin : createReadStream(options.input);
   const opened = new Promise((resolve, reject) => {
@@ -119,14 +129,15 @@ async function main() {
   await opened;
   const folder = options.model ?? dirname(fileURLToPath(import.meta.url));
   const tagger = await loadTagger(folder, { dtype: options.dtype, maxLength: options.maxLength, batchSize: options.batchSize });
-  const types = tagger.resolveTypes(options.types);
+  const types = tagger.resolveTypes(options.types, options.redact ? "all" : "model");
+  const placeholder = options.placeholder ?? tagger.rules.placeholder;
   const write = (text) => process.stdout.write(text + "\n");
   const flush = async (chunk) => {
-    const tagged = await tagger.predict(chunk, { types: types ?? undefined, unit: options.unit });
+    const tagged = await tagger.predict(chunk, { types, unit: options.unit });
     for (const doc of tagged) {
       if (!options.redact) write(documentLine(doc));
       else {
-        const { text } = redactDocument(doc, options.placeholder);
+        const { text } = redactDocument(doc, placeholder, { joinPartial: options.joinPartial }); // numbered per line
         if (!doc.json) write(text);
         else {
           const fields = [...(doc.extra ?? []), ["text", text]];
@@ -160,6 +171,6 @@ main().then(
   },
   (error) => {
     process.stderr.write(`error: ${error.message}\n`);
-    process.exitCode = error instanceof InputError || /maxLength|dtype|types|placeholder|crf\.json|export folder/.test(error.message) ? 2 : 1;
+    process.exitCode = error instanceof InputError || /maxLength|dtype|types|placeholder|crf\.json|rules\.json|export folder/.test(error.message) ? 2 : 1;
   },
 );

@@ -3,33 +3,50 @@
 //   import { loadTagger } from "./tagger.mjs";
 //   const tagger = await loadTagger("/path/to/export");          // Node: a folder; browser: a URL path ("/model/")
 //   const [doc] = await tagger.predict(["Jane Doe moved to Berlin ."]);   // {text, spans: [{start, end, type, text, score}]}
-//   const { text, spans } = await tagger.redact("Jane Doe moved to Berlin .", { types: ["person"] });
+//   const { text, spans } = await tagger.redact("Jane Doe moved to Berlin .");   // "[PERSON_1] moved to [LOCATION_1] ."
+//   const { text: answer } = tagger.restore("Ask [person_1] in <LOCATION-1>", spans);   // "Ask Jane Doe in Berlin"
 //
 // Text is split into sentences and words by the rule Python's predict uses (segmentation.mjs), each word is
 // tokenized on its own with the exported tokenizer.json, the ONNX graph gives emission scores per subtoken,
 // words are pooled, and the CRF (Viterbi) or softmax decodes them (decode.mjs). Offsets count code points,
-// like Python's. See README.md for the options, long texts and the browser setup.
+// like Python's. Structured PII (e-mail, phone, ...), placeholders and restore follow rules.json (redaction.mjs).
+// See README.md for the options, long texts and the browser setup.
 
 import { AutoModelForTokenClassification, AutoTokenizer, Tensor, env } from "@huggingface/transformers";
 
 import { round4, softmaxDecode, spansFromTags, viterbi } from "./decode.mjs";
 import { dumps, floatRepr, stringRepr } from "./pyjson.mjs";
+import {
+  DEFAULT_PLACEHOLDER,
+  Pseudonyms,
+  checkRules,
+  findPii,
+  mergeSpans,
+  patternTypes,
+  redactSpans,
+  restore,
+  selectTypes,
+} from "./redaction.mjs";
 import { sentences as splitSentences, words as splitWords } from "./segmentation.mjs";
 import { planSentence, poolEmissions } from "./sequences.mjs";
 
 export { sentences, words } from "./segmentation.mjs";
+export {
+  DEFAULT_PLACEHOLDER,
+  Pseudonyms,
+  SpanMap,
+  checkPlaceholder,
+  findPii,
+  mergeSpans,
+  numbersEntities,
+  redactSpans,
+  restore,
+  selectTypes,
+} from "./redaction.mjs";
 
 /** crf.json's format and the versions this module reads. */
 export const FORMAT = "flair-modernbert-tagger";
 export const VERSIONS = [1];
-
-/** Common names of entity types (inference.TYPE_ALIASES): `PER` finds a model's `person`. */
-export const TYPE_ALIASES = {
-  per: ["person", "persons", "people", "per"],
-  loc: ["location", "loc", "gpe"],
-  org: ["organization", "organisation", "org", "corporation"],
-  misc: ["miscellaneous", "misc"],
-};
 
 /** Transformers.js dtype -> the `flair-modernbert export --quantize` value that writes its file. */
 export const DTYPES = { fp32: null, fp16: "fp16", q8: "int8", q4: "q4" };
@@ -72,7 +89,7 @@ async function resolveLocation(location) {
 }
 
 /**
- * Load an exported tagger.
+ * Load an exported tagger: crf.json, rules.json (the redaction rules), the tokenizer and the ONNX graph.
  * @param {string|URL} location the export folder (Node: a path or file: URL; browser: a path or URL on the page's origin)
  * @param {Object} [options]
  * @param {string} [options.dtype="fp32"] "fp32" (onnx/model.onnx), "fp16" (onnx/model_fp16.onnx, from --quantize fp16),
@@ -91,6 +108,7 @@ export async function loadTagger(location, options = {}) {
   if (config.format !== FORMAT || !VERSIONS.includes(config.version)) {
     throw new Error(`${folder}/crf.json: not a ${FORMAT} file of version ${VERSIONS.join(" or ")}`);
   }
+  const rules = checkRules(await readJson(folder, "rules.json"), `${folder}/rules.json`);
   const dtype = options.dtype ?? "fp32";
   if (!Object.hasOwn(DTYPES, dtype)) throw new Error(`dtype ${dtype}: use one of ${Object.keys(DTYPES).join(", ")}`);
   if (dtype !== "fp32" && !config.model_files?.[dtype]) {
@@ -111,7 +129,7 @@ export async function loadTagger(location, options = {}) {
   const device = options.device ?? (IS_NODE ? "cpu" : "wasm");
   const tokenizer = await AutoTokenizer.from_pretrained(folder);
   const model = await AutoModelForTokenClassification.from_pretrained(folder, { dtype, device });
-  return new Tagger(model, tokenizer, config, { ...options, maxLength });
+  return new Tagger(model, tokenizer, config, { ...options, maxLength, rules });
 }
 
 /**
@@ -136,12 +154,13 @@ export class Tagger {
    * @param {any} model Transformers.js model (logits per subtoken)
    * @param {any} tokenizer Transformers.js tokenizer
    * @param {Object} config crf.json
-   * @param {Object} options see loadTagger
+   * @param {Object} options see loadTagger; `rules`: the parsed rules.json
    */
   constructor(model, tokenizer, config, options = {}) {
     this.model = model;
     this.tokenizer = tokenizer;
     this.config = config;
+    this.rules = options.rules;
     this.maxLength = options.maxLength ?? config.tokens.max_length;
     this.batchSize = options.batchSize ?? 32;
     this.batchCost = options.batchCost ?? 2 ** 21;
@@ -160,30 +179,27 @@ export class Tagger {
     return found;
   }
 
+  /** The structured-PII types of rules.json (email, url, iban, credit_card, ip, phone), in its order. */
+  get patternTypes() {
+    return patternTypes(this.rules);
+  }
+
   /**
-   * The model's types that `names` ask for: case-insensitive, with common aliases (inference.resolve_types).
-   * @param {string[]|string|null|undefined} names
-   * @returns {Set<string>|null} null for all types
+   * The model's types and the pattern types that `names` ask for (inference.resolve_types): case-insensitive, with
+   * the aliases of rules.json's type_groups (`PER` finds a model's `person`, `card` finds `credit_card`); "all" is
+   * every type.
+   * @param {string[]|string|null|undefined} names (a string is split at commas)
+   * @param {string} [defaultTypes="model"] what no names mean: "model" (the model's types only) or "all"
+   * @returns {{model: Set<string>|null, patterns: Set<string>}} model null for all of the model's types
    */
-  resolveTypes(names) {
-    const list = typeof names === "string" ? names.split(",") : names;
-    const requested = (list ?? []).map((name) => name.trim()).filter(Boolean);
-    if (!requested.length) return null;
-    const known = this.types;
-    const byFolded = new Map(known.map((kind) => [kind.toLowerCase(), kind]));
-    const chosen = new Set();
-    for (const name of requested) {
-      const folded = name.toLowerCase();
-      if (byFolded.has(folded)) {
-        chosen.add(byFolded.get(folded));
-        continue;
-      }
-      const group = Object.entries(TYPE_ALIASES).find(([key, names]) => folded === key || names.includes(folded))?.[1] ?? [];
-      const matches = group.filter((alias) => byFolded.has(alias)).map((alias) => byFolded.get(alias));
-      if (!matches.length) throw new Error(`--types: '${name}' is not an entity type of this model; its types are: ${known.join(", ")}`);
-      matches.forEach((kind) => chosen.add(kind));
-    }
-    return chosen;
+  resolveTypes(names, defaultTypes = "model") {
+    return selectTypes(this.types, names instanceof Set ? [...names] : names, this.rules, defaultTypes);
+  }
+
+  /** A type selection as given, or resolved from names. */
+  _selection(types, defaultTypes) {
+    if (types && typeof types === "object" && !Array.isArray(types) && types.patterns instanceof Set) return types;
+    return this.resolveTypes(types, defaultTypes);
   }
 
   /** Subtoken ids of one word, as Python's tokenizer gives them with is_split_into_words (cached). */
@@ -261,21 +277,25 @@ export class Tagger {
 
   /**
    * Tag documents: each is split into sentences (or, with unit "document", kept as one sequence), tagged,
-   * and its spans returned with code point offsets into its text, sorted by start.
+   * and its spans returned with code point offsets into its text, sorted by start. Pattern types asked for are
+   * found too, and spans that overlap are merged into one (docs/redaction.md, section 2).
    * @param {Array<string|{text: string, extra?: any}>} documents
    * @param {Object} [options]
-   * @param {string[]|string} [options.types] keep only these types (see resolveTypes)
+   * @param {string[]|string} [options.types] these types only (see resolveTypes; default: the model's types,
+   *   "all": the model's and the pattern types)
    * @param {string} [options.unit="sentence"] "sentence" or "document"
    * @returns {Promise<Document[]>}
    */
   async predict(documents, options = {}) {
     const unit = options.unit ?? "sentence";
     if (!["sentence", "document"].includes(unit)) throw new Error(`unit: expected 'sentence' or 'document', got '${unit}'`);
-    const types = options.types instanceof Set ? options.types : this.resolveTypes(options.types);
+    const types = this._selection(options.types, "model");
     const list = (Array.isArray(documents) ? documents : [documents]).map((doc) =>
       typeof doc === "string" ? { text: doc } : { ...doc },
     );
+    const useModel = types.model === null || types.model.size > 0;
     const segmented = list.map((doc) => {
+      if (!useModel) return [];
       if (unit === "document") {
         const found = splitWords(doc.text);
         return found.length ? [found] : [];
@@ -288,7 +308,7 @@ export class Tagger {
       segmented[d].forEach((sentence, s) => {
         const { tags, scores } = this.decode(emissions[d][s]);
         for (const found of spansFromTags(tags, scores)) {
-          if (types && !types.has(found.type)) continue;
+          if (types.model && !types.model.has(found.type)) continue;
           const first = sentence[found.indices[0]];
           const last = sentence[found.indices[found.indices.length - 1]];
           const span = {
@@ -303,93 +323,59 @@ export class Tagger {
         }
       });
       spans.sort((a, b) => a.start - b.start);
-      return { ...doc, spans };
+      if (!types.patterns.size) return { ...doc, spans };
+      return { ...doc, spans: mergeSpans(spans, findPii(doc.text, this.rules, types.patterns)) };
     });
   }
 
   /**
-   * Replace the spans of the chosen types with placeholders (inference.redact).
-   * @param {string|Document} text a text, or a document predict() returned
+   * Replace the spans of the chosen types with one numbered placeholder per entity (inference.redact):
+   * `Jane Doe ... Doe ... John` -> `[PERSON_1] ... [PERSON_1] ... [PERSON_2]`.
+   * @param {string|Document} text a text, or a document predict() returned (its spans are replaced)
    * @param {Object} [options]
-   * @param {string[]|string} [options.types] types to replace (default: all)
-   * @param {string} [options.placeholder="[{type}]"] with {type} (upper-cased) and {index} (the span's number)
-   * @returns {Promise<{text: string, spans: Object[]}>} the redacted text and the span map
+   * @param {string[]|string} [options.types="all"] types to replace: the model's and the pattern types (resolveTypes)
+   * @param {string} [options.placeholder] template (default rules.json's "[{type}_{n}]"): {type} (upper-cased),
+   *   {n} (the entity's number within its type, from 1; {index} is another name for it), {{ and }} for braces
+   * @param {Pseudonyms} [options.pseudonyms] entities to continue numbering from (several texts, one numbering);
+   *   a fresh one per call by default
+   * @param {boolean} [options.joinPartial=true] a mention equal to the first or last words of an entity joins it
+   * @returns {Promise<{text: string, spans: Object[]}>} the redacted text and its span records (see redactSpans)
    */
   async redact(text, options = {}) {
-    const placeholder = options.placeholder ?? "[{type}]";
-    checkPlaceholder(placeholder);
-    const doc = typeof text === "string" ? (await this.predict([text], { types: options.types }))[0] : text;
-    return redactDocument(doc, placeholder);
+    const pseudonyms =
+      options.pseudonyms ?? new Pseudonyms(options.placeholder ?? this.rules.placeholder, { joinPartial: options.joinPartial ?? true });
+    const doc = typeof text === "string" ? (await this.predict([text], { types: this._selection(options.types, "all") }))[0] : text;
+    return redactSpans(doc.text, doc.spans, pseudonyms);
+  }
+
+  /**
+   * Put the original text back into text that holds placeholders, in the forms an LLM returns them (restore.mjs):
+   * `**[person_1]**'s` -> `**Jane Doe**'s`.
+   * @param {string} text
+   * @param {Object|Object[]|Map<string, string>|SpanMap} mapping a redact() result, its span records, an object or
+   *   Map placeholder -> original text, or a SpanMap
+   * @param {Object} [options]
+   * @param {number} [options.line] the line of a SpanMap that `text` is (each mention comes back as it was)
+   * @returns {{text: string, unknown: string[]}} the restored text and the placeholders the mapping does not know
+   */
+  restore(text, mapping, options = {}) {
+    return restore(text, mapping, this.rules, options);
   }
 }
-
-/** Refuse a placeholder with fields other than {type} and {index} (inference.check_placeholder). */
-export function checkPlaceholder(placeholder) {
-  formatPlaceholder(placeholder, "PERSON", 0);
-  return placeholder;
-}
-
-function formatPlaceholder(placeholder, type, index) {
-  return placeholder.replace(/\{\{|\}\}|\{([^{}]*)\}|[{}]/g, (match, field) => {
-    if (match === "{{") return "{";
-    if (match === "}}") return "}";
-    if (field === "type") return type;
-    if (field === "index") return String(index);
-    throw new Error(`placeholder '${placeholder}': a placeholder may use {type} and {index} only (write {{ and }} for literal braces)`);
-  });
-}
-
-const codePointLength = (text) => {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
-};
 
 /**
- * Redact a tagged document (inference.redact): spans sorted by start, overlapping ones skipped.
+ * Redact a tagged document (inference.redact): its spans replaced by one placeholder per entity, numbered within
+ * the document unless `pseudonyms` carries a numbering over.
  * @param {Document} doc
- * @param {string} [placeholder="[{type}]"]
+ * @param {string} [placeholder] template (default "[{type}_{n}]", rules.json's)
+ * @param {Object} [options]
+ * @param {Pseudonyms} [options.pseudonyms]
+ * @param {boolean} [options.joinPartial=true]
  * @returns {{text: string, spans: Object[]}}
  */
-export function redactDocument(doc, placeholder = "[{type}]") {
-  const pieces = [];
-  const mapping = [];
-  let cursor = 0; // code points
-  let cursor16 = 0; // the same in UTF-16 units
-  let shift = 0;
-  doc.spans.forEach((span, index) => {
-    if (span.start < cursor) return;
-    const [start16, end16] = span.u16 ?? [codePointToUnit(doc.text, span.start), codePointToUnit(doc.text, span.end)];
-    const mask = formatPlaceholder(placeholder, span.type.toUpperCase(), index);
-    pieces.push(doc.text.slice(cursor16, start16), mask);
-    const newStart = span.start + shift;
-    const length = codePointLength(mask);
-    mapping.push({
-      placeholder: mask,
-      type: span.type,
-      text: span.text,
-      start: span.start,
-      end: span.end,
-      redacted_start: newStart,
-      redacted_end: newStart + length,
-    });
-    shift += length - (span.end - span.start);
-    cursor = span.end;
-    cursor16 = end16;
-  });
-  pieces.push(doc.text.slice(cursor16));
-  return { text: pieces.join(""), spans: mapping };
-}
-
-function codePointToUnit(text, offset) {
-  let units = 0;
-  let points = 0;
-  for (const char of text) {
-    if (points === offset) return units;
-    units += char.length;
-    points++;
-  }
-  return units;
+export function redactDocument(doc, placeholder = DEFAULT_PLACEHOLDER, options = {}) {
+  const pseudonyms = options.pseudonyms ?? new Pseudonyms(placeholder ?? DEFAULT_PLACEHOLDER, { joinPartial: options.joinPartial ?? true });
+  return redactSpans(doc.text, doc.spans, pseudonyms);
 }
 
 /**

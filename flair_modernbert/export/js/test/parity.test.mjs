@@ -142,13 +142,33 @@ for (const item of fixture.cases) {
         flips += assertSameLine(documentLine(doc), item.documents[d].line, item.documents[d].text);
         spans += doc.spans.length;
         if (item.documents[d].redacted !== undefined) {
-          const { text, spans } = redactDocument(doc, item.placeholder ?? "[{type}]");
+          const { text, spans } = redactDocument(doc, item.placeholder);
           assert.equal(text, item.documents[d].redacted);
           assert.deepEqual(spans, item.documents[d].span_map);
         }
       });
+      // types "all": pattern spans merged with the model's, redacted with numbered placeholders, restored
+      const everything = await tagger.predict(item.documents.map((doc) => doc.text), { types: "all" });
+      let patterns = 0;
+      for (const [d, doc] of everything.entries()) {
+        const expected = item.documents[d];
+        if (expected.line_all === undefined) continue;
+        flips += assertSameLine(documentLine(doc), expected.line_all, expected.text);
+        spans += doc.spans.length;
+        patterns += doc.spans.filter((span) => tagger.patternTypes.includes(span.type)).length;
+        const redacted = redactDocument(doc);
+        assert.equal(redacted.text, expected.redacted_all);
+        assert.deepEqual(redacted.spans, expected.span_map_all);
+        assert.equal(tagger.restore(redacted.text, redacted).text, doc.text);
+        if (doc.spans.some((span) => tagger.patternTypes.includes(span.type))) {
+          assert.deepEqual(await tagger.redact(doc.text), redacted, "tagger.redact replaces every type by default");
+        }
+      }
+      if (everything.some((doc, d) => item.documents[d].line_all !== undefined && doc.text.includes("@acme.com"))) {
+        assert.ok(patterns >= 5, `${patterns} pattern spans`);
+      }
       assert.ok(flips <= Math.max(2, spans / 100), `${flips} of ${spans} span scores rounded differently`);
-      t.diagnostic(`${spans} spans, ${flips} scores on the other side of a 4th-decimal rounding boundary`);
+      t.diagnostic(`${spans} spans (${patterns} of pattern types), ${flips} scores on the other side of a 4th-decimal rounding boundary`);
     });
   });
 }
