@@ -442,8 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "export", "export a tagger for the browser: ONNX + Transformers.js folder with a JavaScript decoder")
     p.add_argument("model", help="final-model.pt or a training output folder")
     p.add_argument("out", type=Path, help="folder to create (config.json, tokenizer.json, onnx/, crf.json, tagger.mjs, ...)")
-    p.add_argument("--quantize", choices=["int8"], default=None,
-                   help="also write onnx/model_quantized.onnx with int8 weights (Transformers.js dtype 'q8')")
+    p.add_argument("--quantize", default=None, metavar="fp16,int8,q4",
+                   help="also write smaller copies, one or several separated by commas: fp16 (onnx/model_fp16.onnx, "
+                        "Transformers.js dtype 'fp16'), int8 (onnx/model_quantized.onnx, dtype 'q8'), q4 (4-bit "
+                        "weights, onnx/model_q4.onnx, dtype 'q4')")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: 17, or 18 with --exporter dynamo)")
     p.add_argument("--exporter", choices=["torchscript", "dynamo"], default="torchscript",
                    help="torch's ONNX exporter: TorchScript-based (fast) or dynamo-based")

@@ -127,16 +127,21 @@ def bpe_modernbert_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def make_random_tagger():
     """A factory of untrained taggers that predict many different tags: random head weights and CRF transitions
-    (``<START>``/``<STOP>`` kept impossible, as Flair initialises them) over six entity types in BIOES."""
+    (``<START>``/``<STOP>`` kept impossible, as Flair initialises them) over six entity types in BIOES, with a
+    ModernBertEmbeddings encoder or (``stock=True``) Flair's TransformerWordEmbeddings."""
     from flair.data import Dictionary
     from flair.models import SequenceTagger
 
     from flair_modernbert.encoder.embeddings import ModernBertEmbeddings
 
-    def make(model_dir, head: str = "crf", seed: int = 3, scale: float = 0.3, **embedding_options):
+    def make(model_dir, head: str = "crf", seed: int = 3, scale: float = 0.3, stock: bool = False, **embedding_options):
+        """``stock=True``: Flair's own TransformerWordEmbeddings (e.g. over ``tiny_bert_dir``) instead."""
+        from flair.embeddings import TransformerWordEmbeddings
+
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            embeddings = ModernBertEmbeddings(str(model_dir), **embedding_options)
+            encoder = TransformerWordEmbeddings if stock else ModernBertEmbeddings
+            embeddings = encoder(str(model_dir), **embedding_options)
             types = Dictionary(add_unk=False)
             types.span_labels = True
             for kind in ("person", "location", "group", "product", "corporation", "creative-work"):

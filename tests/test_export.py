@@ -1,5 +1,6 @@
-"""Export to ONNX + Transformers.js, Python side: the graph reproduces Flair's emission scores, the exported
-tokenizer gives Python's ids, unsupported taggers and options are refused before any work."""
+"""Export to ONNX + Transformers.js, Python side: the graph reproduces Flair's emission scores (ModernBERT and stock
+Flair BERT taggers), the exported tokenizer gives Python's ids, the quantized copies (fp16, int8, q4) are written
+and stay close, unsupported taggers and options are refused before any work."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flair_modernbert.export import UnsupportedModelError, export_spec, export_tagger
+from flair_modernbert.export import UnsupportedModelError, export_spec, export_tagger, parse_quantize
 from flair_modernbert.export.onnx_graph import export_onnx
 from flair_modernbert.export.verify import flair_emissions, onnx_emissions
 
@@ -64,6 +65,42 @@ def test_graph_emissions_equal_flair(bpe_modernbert_dir, make_random_tagger, tmp
     assert max(float(np.abs(e).max()) for e in reference) > 0.5  # the scores are not all near zero
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(subtoken_pooling="first", layers="-1"),
+        dict(subtoken_pooling="first_last", layers="-1,-2", layer_mean=False),
+        dict(subtoken_pooling="mean", layers="0,-1", layer_mean=True),
+        dict(subtoken_pooling="last", layers="-2"),
+    ],
+    ids=["first", "first_last-concat", "mean-layer_mean", "last"],
+)
+def test_bert_graph_emissions_equal_stock_flair(tiny_bert_dir, make_random_tagger, tmp_path, options):
+    """A stock Flair TransformerWordEmbeddings tagger over BERT (WordPiece): the exported graph gives Flair's
+    emission scores, one sentence at a time and as one padded batch; ids are those of is_split_into_words."""
+    from flair_modernbert.export.folder import word_id_mismatches
+
+    tagger = make_random_tagger(tiny_bert_dir, stock=True, **options)
+    spec = export_spec(tagger)
+    assert (spec.embeddings, spec.model_type, spec.trim_context, spec.final_norm) == ("stock", "bert", False, False)
+    model = export_onnx(tagger, spec, tmp_path / "model.onnx")
+    tokenizer = tagger.embeddings.tokenizer
+    # the tiny vocabulary spells most words letter by letter: sentences within its 128 positions
+    sentences = [LONG[:12], *sample_sentences(12), ["Hi"], ["Zoë", "Köln", "e\u0301", "東京", "O'Neil", "co-founder"]]
+    sentences = [s for s in sentences if len(tokenizer(s, is_split_into_words=True)["input_ids"]) <= 128]
+    assert len(sentences) >= 8
+    reference = flair_emissions(tagger, sentences)
+    for words, expected in zip(sentences, reference):
+        (found,) = onnx_emissions(model, tokenizer, spec, [words])
+        assert np.abs(found - expected).max() <= 1e-4
+    batch = onnx_emissions(model, tokenizer, spec, sentences)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(batch, reference)) <= 1e-4
+    assert max(float(np.abs(e).max()) for e in reference) > 0.5
+    tokenizer.save_pretrained(tmp_path / "tok")
+    state = (tmp_path / "tok" / "tokenizer.json").read_text(encoding="utf-8")
+    assert word_id_mismatches(tokenizer, state, sample_sentences(50) + sentences) == []
+
+
 def test_exported_tokenizer_gives_python_ids_and_needs_the_prefix_space(bpe_modernbert_dir, make_random_tagger, tmp_path):
     """tokenizer.json (all Transformers.js reads) gives each word the ids Flair uses; without the prefix-space rule
     (the hub's ModernBERT setting) most sentences get other ids: the negative control."""
@@ -105,8 +142,10 @@ def test_export_folder_is_what_transformers_js_loads(bpe_modernbert_dir, make_ra
     assert tags[crf["crf"]["start"]] == "<START>" and tags[crf["crf"]["stop"]] == "<STOP>"
     transitions = tagger.crf.transitions.detach().numpy()
     assert np.array_equal(np.asarray(crf["crf"]["transitions"], dtype=np.float32), transitions)  # exact float32
-    assert crf["context"] == {"length": 2, "separator": "[FLERT]",
+    assert crf["context"] == {"length": 2, "separator": "[FLERT]", "trim": True,
                               "separator_id": tagger.embeddings.tokenizer.convert_tokens_to_ids("[FLERT]")}
+    assert crf["tokens"]["overflow"] == "stride" and crf["encoder"]["embeddings"] == "modernbert"
+    assert crf["model_files"] == {"fp32": "onnx/model.onnx", "q8": "onnx/model_quantized.onnx"}
     assert crf["tokens"]["prefix"] == [tagger.embeddings.tokenizer.cls_token_id]
     assert crf["tokens"]["suffix"] == [tagger.embeddings.tokenizer.sep_token_id]
     for name in ("onnx/model.onnx", "onnx/model_quantized.onnx", "tokenizer.json", "tokenizer_config.json",
@@ -132,15 +171,75 @@ def test_unsupported_taggers_are_refused_before_any_work(bpe_modernbert_dir, tin
     types.add_item("person")
     bert = SequenceTagger(TransformerWordEmbeddings(str(tiny_bert_dir)), types, "ner", use_crf=True, use_rnn=False,
                           reproject_embeddings=False)
-    with pytest.raises(UnsupportedModelError, match="TransformerWordEmbeddings with a 'bert' model"):
+    export_spec(bert)  # a stock BERT tagger exports ...
+    bert.embeddings.model.config.model_type = "gpt2"  # ... a model Transformers.js has no token classifier for does not
+    with pytest.raises(UnsupportedModelError, match="a 'gpt2' model, which Transformers.js does not run for token "
+                                                    "classification; export supports bert, camembert"):
         export_tagger(bert, out)
+    slow = SequenceTagger(TransformerWordEmbeddings(str(tiny_bert_dir), transformers_tokenizer_kwargs={"use_fast": False}),
+                          types, "ner", use_crf=False, use_rnn=False, reproject_embeddings=False)
+    with pytest.raises(UnsupportedModelError, match="tokenizer: BertTokenizer is a slow \\(Python\\) tokenizer; "
+                                                    "Transformers.js reads tokenizer.json"):
+        export_tagger(slow, out)
+    with pytest.raises(UnsupportedModelError, match="embeddings are StackedEmbeddings"):
+        from flair.embeddings import StackedEmbeddings
+
+        stacked = SequenceTagger(StackedEmbeddings([TransformerWordEmbeddings(str(tiny_bert_dir))]), types, "ner",
+                                 use_crf=False, use_rnn=False, reproject_embeddings=False)
+        export_tagger(stacked, out)
     assert not out.exists()
+
+
+def test_bert_export_folder_windows_and_quantized_copies(tiny_bert_dir, make_random_tagger, tmp_path):
+    """A stock BERT tagger exports with BertForTokenClassification's config; how long sequences are handled follows
+    stock Flair (no tokenizer window: error past the model's positions; allow_long_sentences: stride; else:
+    truncate); --quantize fp16,int8,q4 writes the three files Transformers.js loads, each close to Flair."""
+    tagger = make_random_tagger(tiny_bert_dir, stock=True, use_context=3)
+    result = export_tagger(tagger, tmp_path / "out", quantize="q4,fp16,q8", link_node_modules=False)
+    out = result.folder
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_type"] == "bert" and config["architectures"] == ["BertForTokenClassification"]
+    crf = json.loads((out / "crf.json").read_text())
+    assert crf["tokens"]["overflow"] == "error" and crf["tokens"]["max_length"] == 128  # max_position_embeddings
+    assert crf["context"]["trim"] is False and crf["context"]["separator"] == "[FLERT]"
+    assert crf["tokens"]["prefix"] == [tagger.embeddings.tokenizer.cls_token_id]
+    assert crf["model_files"] == {"fp32": "onnx/model.onnx", "fp16": "onnx/model_fp16.onnx",
+                                  "q8": "onnx/model_quantized.onnx", "q4": "onnx/model_q4.onnx"}
+    for name in crf["model_files"].values():
+        assert (out / name).is_file(), name
+    assert result.max_abs_diff <= 1e-4
+    # fp16 is near fp32; int8 and q4 move the scores more (tiny random model: 32-wide rows, one q4 block each)
+    assert set(result.quantized_diffs) == {"fp16", "int8", "q4"}
+    assert result.quantized_diffs["fp16"] <= 1e-2 < 1.0 and result.quantized_diffs["q4"] < 1.0
+    import onnx
+
+    q4 = onnx.load(str(out / "onnx" / "model_q4.onnx"))
+    assert any(node.op_type == "MatMulNBits" for node in q4.graph.node)
+    summary = result.summary()
+    assert "onnx/model_q4.onnx" in summary and "(q4)" in summary and "(fp16)" in summary
+
+    windowed = make_random_tagger(tiny_bert_dir, stock=True, allow_long_sentences=True,
+                                  transformers_tokenizer_kwargs={"model_max_length": 64})
+    assert export_spec(windowed).overflow == "stride" and export_spec(windowed).max_length == 64
+    cut = make_random_tagger(tiny_bert_dir, stock=True, allow_long_sentences=False,
+                             transformers_tokenizer_kwargs={"model_max_length": 64})
+    assert export_spec(cut).overflow == "truncate"
+
+
+def test_parse_quantize():
+    assert parse_quantize(None) == ()
+    assert parse_quantize("q4,fp16") == ("fp16", "q4")
+    assert parse_quantize(["int8", "q8", " fp16 "]) == ("fp16", "int8")
+    with pytest.raises(ValueError, match=r"--quantize 'int4': choose from fp16, int8, q4 \(several with commas"):
+        parse_quantize("fp16,int4")
 
 
 def test_bad_options_and_outputs_are_refused_before_loading(tmp_path):
     missing = tmp_path / "no-such-model"  # never loaded: the option errors come first
     with pytest.raises(ValueError, match="--quantize 'int4'"):
         export_tagger(missing, tmp_path / "a", quantize="int4")
+    with pytest.raises(ValueError, match="--quantize 'q3'"):
+        export_tagger(missing, tmp_path / "a", quantize="fp16,q3")
     with pytest.raises(ValueError, match="--opset 9"):
         export_tagger(missing, tmp_path / "a", opset=9)
     with pytest.raises(ValueError, match="--opset 17: the dynamo exporter"):
@@ -160,9 +259,14 @@ def test_cli_export(bpe_modernbert_dir, make_random_tagger, tmp_path, capsys):
     model = tmp_path / "final-model.pt"
     make_random_tagger(bpe_modernbert_dir, head="softmax").save(model)
     out = tmp_path / "out"
-    assert main(["export", str(model), str(out), "--no-node-modules"]) == 0
+    assert main(["export", str(model), str(tmp_path / "bad"), "--quantize", "fp16,int4"]) == 2
+    assert "--quantize 'int4': choose from fp16, int8, q4" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+    assert main(["export", str(model), str(out), "--no-node-modules", "--quantize", "q4,fp16"]) == 0
     printed = capsys.readouterr().out
-    assert f"exported to {out}" in printed and "max abs difference" in printed
-    assert json.loads((out / "crf.json").read_text())["head"] == "softmax"
+    assert f"exported to {out}" in printed and "max abs difference" in printed and "onnx/model_q4.onnx" in printed
+    crf = json.loads((out / "crf.json").read_text())
+    assert crf["head"] == "softmax"
+    assert crf["model_files"] == {"fp32": "onnx/model.onnx", "fp16": "onnx/model_fp16.onnx", "q4": "onnx/model_q4.onnx"}
     assert main(["export", str(model), str(out)]) == 2
     assert "is not empty" in capsys.readouterr().err

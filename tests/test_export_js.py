@@ -185,11 +185,12 @@ def rounding_flips(found: str, expected: str) -> int:
 # ------------------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
 def crf_export(bpe_modernbert_dir, make_random_tagger, tmp_path_factory):
-    """A CRF tagger with random weights and transitions (many different tags), saved and exported with int8."""
+    """A CRF tagger with random weights and transitions (many different tags), saved and exported with fp16, int8
+    and q4 copies."""
     tagger = make_random_tagger(bpe_modernbert_dir, layers="-1", subtoken_pooling="first")
     folder = tmp_path_factory.mktemp("crf-export")
     tagger.save(folder / "final-model.pt")
-    export_tagger(tagger, folder / "export", quantize="int8")
+    export_tagger(tagger, folder / "export", quantize="fp16,int8,q4")
     return tagger, folder
 
 
@@ -203,26 +204,177 @@ def softmax_context_export(bpe_modernbert_dir, make_random_tagger, tmp_path_fact
     return tagger, folder
 
 
+@pytest.fixture(scope="module")
+def bert_crf_export(tiny_bert_dir, make_random_tagger, tmp_path_factory):
+    """Flair's stock TransformerWordEmbeddings over a tiny BERT (WordPiece, lower-casing, accents stripped) with a
+    window of 128 subtokens and Flair's strided windows, CRF head, first pooling; saved, exported with fp16, int8
+    and q4 copies."""
+    tagger = make_random_tagger(tiny_bert_dir, stock=True, layers="-1", subtoken_pooling="first",
+                                allow_long_sentences=True, transformers_tokenizer_kwargs={"model_max_length": 128})
+    folder = tmp_path_factory.mktemp("bert-crf-export")
+    tagger.save(folder / "final-model.pt")
+    export_tagger(tagger, folder / "export", quantize="fp16,int8,q4")
+    return tagger, folder
+
+
+@pytest.fixture(scope="module")
+def bert_softmax_context_export(tiny_bert_dir, make_random_tagger, tmp_path_factory):
+    """Stock BERT tagger, softmax head, mean pooling over two concatenated layers, FLERT context of 3 words kept
+    whole (stock Flair) and strided with the sentence when they do not fit the window."""
+    tagger = make_random_tagger(tiny_bert_dir, stock=True, head="softmax", layers="-1,-2", layer_mean=False,
+                                subtoken_pooling="mean", use_context=3, allow_long_sentences=True,
+                                transformers_tokenizer_kwargs={"model_max_length": 128})
+    folder = tmp_path_factory.mktemp("bert-softmax-export")
+    export_tagger(tagger, folder / "export")
+    return tagger, folder
+
+
+@pytest.fixture(scope="module")
+def bert_truncating_export(tiny_bert_dir, make_random_tagger, tmp_path_factory):
+    """Stock BERT tagger with allow_long_sentences=False: sequences longer than the window are truncated (the words
+    after the cut get zero vectors); CRF head, first_last pooling, context of 2 words without the [FLERT] separator."""
+    tagger = make_random_tagger(tiny_bert_dir, stock=True, subtoken_pooling="first_last", use_context=2,
+                                use_context_separator=False, allow_long_sentences=False,
+                                transformers_tokenizer_kwargs={"model_max_length": 128})
+    folder = tmp_path_factory.mktemp("bert-truncating-export")
+    export_tagger(tagger, folder / "export")
+    return tagger, folder
+
+
+@pytest.fixture(scope="module")
+def roberta_crf_export(bpe_modernbert_dir, make_random_tagger, tmp_path_factory):
+    """A stock tagger over a tiny random RoBERTa (model_type 'roberta': positions after the padding index) with the
+    byte-level BPE tokenizer of ``bpe_modernbert_dir`` (Flair loads it with add_prefix_space=True), a window of 128,
+    FLERT context of 2 words, CRF head; saved and exported."""
+    import shutil
+
+    from transformers import AutoTokenizer, RobertaConfig, RobertaModel
+
+    folder = tmp_path_factory.mktemp("roberta-crf-export")
+    model_dir = folder / "tiny-roberta"
+    model_dir.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (bpe_modernbert_dir / name).is_file():
+            shutil.copyfile(bpe_modernbert_dir / name, model_dir / name)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        config = RobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                               intermediate_size=37, max_position_embeddings=160, type_vocab_size=1,
+                               pad_token_id=tokenizer.pad_token_id)
+        RobertaModel(config).save_pretrained(model_dir)
+    tagger = make_random_tagger(model_dir, stock=True, use_context=2, allow_long_sentences=True,
+                                transformers_tokenizer_kwargs={"model_max_length": 128})
+    tagger.save(folder / "final-model.pt")
+    export_tagger(tagger, folder / "export")
+    return tagger, folder
+
+
+def _tiny_xlmr(model_dir: Path, normalizer=None) -> Path:
+    """A tiny random XLM-RoBERTa with a SentencePiece-style tokenizer (Unigram, Metaspace pre-tokenizer prepending
+    '▁', NFKC unless ``normalizer`` is given; trained on the shipped WNUT-17 sample) and a window of 128."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast
+
+    backend = Tokenizer(models.Unigram())
+    backend.normalizer = normalizer or normalizers.NFKC()
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    trainer = trainers.UnigramTrainer(vocab_size=1000, special_tokens=specials, unk_token="<unk>")
+    backend.train_from_iterator([" ".join(words) for words in read_words(SAMPLE.with_name("train.conll"))], trainer)
+    backend.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", backend.token_to_id("<s>")), ("</s>", backend.token_to_id("</s>"))])
+    tokenizer = XLMRobertaTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                        pad_token="<pad>", cls_token="<s>", sep_token="</s>", mask_token="<mask>",
+                                        model_max_length=128)
+    tokenizer.save_pretrained(model_dir)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        config = XLMRobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                  intermediate_size=37, max_position_embeddings=160, type_vocab_size=1,
+                                  pad_token_id=tokenizer.pad_token_id)
+        XLMRobertaModel(config).save_pretrained(model_dir)
+    return model_dir
+
+
+@pytest.fixture(scope="module")
+def xlmr_crf_export(make_random_tagger, tmp_path_factory):
+    """A stock tagger over a tiny random XLM-RoBERTa (SentencePiece-style tokenizer), first_last pooling."""
+    folder = tmp_path_factory.mktemp("xlmr-crf-export")
+    tagger = make_random_tagger(_tiny_xlmr(folder / "tiny-xlmr"), stock=True, subtoken_pooling="first_last",
+                                allow_long_sentences=True)
+    tagger.save(folder / "final-model.pt")
+    export_tagger(tagger, folder / "export")
+    return tagger, folder
+
+
+def test_export_refuses_a_tokenizer_transformers_js_cannot_read(node, make_random_tagger, tmp_path):
+    """The export asks Transformers.js (in Node) for the ids of sample words: a tokenizer.json with a component it
+    does not implement (the Nmt normalizer) is refused with its message, and nothing is written."""
+    from tokenizers import normalizers
+
+    model_dir = _tiny_xlmr(tmp_path / "nmt-xlmr", normalizers.Sequence([normalizers.Nmt(), normalizers.NFKC()]))
+    tagger = make_random_tagger(model_dir, stock=True)
+    with pytest.raises(ValueError, match="Transformers.js cannot load the exported tokenizer.json: .*Nmt"):
+        export_tagger(tagger, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["nmt-xlmr"]  # no half-written folder left behind
+
+
 def _with_window(tagger, window: int):
-    """Python's tagger with a window of ``window`` subtokens, as ModernBertEmbeddings sets one up."""
+    """Python's tagger with a window of ``window`` subtokens, as ModernBertEmbeddings or stock Flair sets one up."""
     tagger.embeddings.tokenizer.model_max_length = window
-    tagger.embeddings.stride = window // 2
+    tagger.embeddings.stride = window // 2 if tagger.embeddings.allow_long_sentences else 0
     return tagger
 
 
-def test_node_module_matches_python(node, crf_export, softmax_context_export, tmp_path):
+#: Transformers.js dtypes of the quantized copies, and the least share of words whose tag (Viterbi or softmax) they
+#: must agree on with fp32 (untrained random taggers, unsure everywhere; measured values are in the test's output).
+DTYPE_FLOORS = {"fp16": 0.98, "q8": 0.9, "q4": 0.8}
+
+
+def _windowless_bert_export(tiny_bert_dir, make_random_tagger, folder: Path) -> tuple:
+    """A stock BERT tagger whose tokenizer has no model_max_length: Flair neither strides nor truncates, so a
+    sequence longer than the model's 128 positions fails in Python; returns the tagger, its export and such a text."""
+    from flair.data import Sentence
+
+    tagger = make_random_tagger(tiny_bert_dir, stock=True)
+    export_tagger(tagger, folder / "export", link_node_modules=False)
+    text = " ".join(sample_lines(12))
+    with pytest.raises(RuntimeError, match="128"):  # Python's own answer: the position embeddings end at 128
+        tagger.predict([Sentence([w.text for w in s]) for s in split_sentences(text.replace(" .", " ,"))])
+    return tagger, folder / "export", text.replace(" .", " ,")
+
+
+def test_node_module_matches_python(node, crf_export, softmax_context_export, bert_crf_export,
+                                    bert_softmax_context_export, bert_truncating_export, tiny_bert_dir,
+                                    make_random_tagger, tmp_path):
     crf, crf_folder = crf_export
     softmax, softmax_folder = softmax_context_export
+    bert, bert_folder = bert_crf_export
+    bert_softmax, bert_softmax_folder = bert_softmax_context_export
+    bert_cut, bert_cut_folder = bert_truncating_export
     texts = sample_lines(60) + TRICKY
     long_texts = [" ".join(sample_lines(20)[i : i + 4]).replace(" .", ",") for i in range(0, 16, 4)]
     cases = [
-        {"name": "crf, first pooling", "folder": str(crf_folder / "export"), "min_distinct_tags": 12, "int8": True,
-         "documents": reference_documents(crf, texts)},
+        {"name": "crf, first pooling", "folder": str(crf_folder / "export"), "min_distinct_tags": 12,
+         "dtypes": DTYPE_FLOORS, "documents": reference_documents(crf, texts)},
         {"name": "softmax, first_last, 2 layers, final norm, context 5",
          "folder": str(softmax_folder / "export"),
          "documents": reference_documents(softmax, multi_sentence_documents() + TRICKY[:3])},
+        {"name": "bert (stock Flair, WordPiece), crf, first pooling, long sentences strided",
+         "folder": str(bert_folder / "export"), "min_distinct_tags": 12, "dtypes": DTYPE_FLOORS,
+         "documents": reference_documents(bert, texts + long_texts)},
+        {"name": "bert (stock Flair), softmax, mean, 2 layers, context 3 kept whole",
+         "folder": str(bert_softmax_folder / "export"),
+         "documents": reference_documents(bert_softmax, multi_sentence_documents() + TRICKY[:3] + long_texts[:2])},
+        {"name": "bert (stock Flair), crf, first_last, context 2 without separator, truncated at the window",
+         "folder": str(bert_cut_folder / "export"),
+         "documents": reference_documents(bert_cut, multi_sentence_documents()[:4] + long_texts + texts[:6])},
     ]
-    max_length = crf.embeddings.tokenizer.model_max_length
+    windows = {tagger: tagger.embeddings.tokenizer.model_max_length
+               for tagger in (crf, softmax, bert, bert_softmax, bert_cut)}
     try:
         cases.append({"name": "crf, sentences longer than a 24-subtoken window (strided windows)",
                       "folder": str(crf_folder / "export"), "options": {"maxLength": 24},
@@ -230,11 +382,28 @@ def test_node_module_matches_python(node, crf_export, softmax_context_export, tm
         cases.append({"name": "softmax with context trimmed to a 40-subtoken window",
                       "folder": str(softmax_folder / "export"), "options": {"maxLength": 40},
                       "documents": reference_documents(_with_window(softmax, 40), multi_sentence_documents()[:4] + long_texts[:2])})
+        cases.append({"name": "bert crf, strided windows of 24 subtokens",
+                      "folder": str(bert_folder / "export"), "options": {"maxLength": 24},
+                      "documents": reference_documents(_with_window(bert, 24), long_texts + texts[:10])})
+        cases.append({"name": "bert softmax, context kept whole, strided in windows of 24 subtokens",
+                      "folder": str(bert_softmax_folder / "export"), "options": {"maxLength": 24},
+                      "documents": reference_documents(_with_window(bert_softmax, 24),
+                                                       multi_sentence_documents()[:4] + long_texts[:2])})
+        cases.append({"name": "bert crf, context, truncated at 24 subtokens",
+                      "folder": str(bert_cut_folder / "export"), "options": {"maxLength": 24},
+                      "documents": reference_documents(_with_window(bert_cut, 24),
+                                                       multi_sentence_documents()[:4] + long_texts[:2] + texts[:6])})
     finally:
-        _with_window(crf, max_length)
-        _with_window(softmax, max_length)
+        for tagger, window in windows.items():
+            _with_window(tagger, window)
+    _, windowless, too_long = _windowless_bert_export(tiny_bert_dir, make_random_tagger, tmp_path / "windowless")
+    (node_modules := windowless / "node_modules").symlink_to((JS_DIR / "node_modules").resolve())
+    refusals = [{"folder": str(windowless), "text": too_long,
+                 "pattern": "more than the window of 128; the tokenizer has no window \\(model_max_length\\) and the "
+                            "model no more positions, so Python's tagger fails on it too"}]
+    assert node_modules.is_symlink()
     fixture = tmp_path / "fixture.json"
-    fixture.write_text(json.dumps({"cases": cases, "segmentation": [
+    fixture.write_text(json.dumps({"cases": cases, "refusals": refusals, "segmentation": [
         {"text": text, "sentences": [[[w.text, w.start, w.end] for w in s] for s in split_sentences(text)]}
         for text in texts + long_texts], "python": python_values()}, ensure_ascii=False), encoding="utf-8")
     run = subprocess.run([node, "--test", "--test-reporter=spec", str(JS_DIR / "test" / "parity.test.mjs")],
@@ -242,11 +411,18 @@ def test_node_module_matches_python(node, crf_export, softmax_context_export, tm
                          text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     assert "ℹ fail 0" in run.stdout and "ℹ pass 0" not in run.stdout
+    assert "✔ a sequence Python cannot run" in run.stdout
+    agreement = [line.strip() for line in run.stdout.splitlines() if "agreement with fp32" in line]
+    assert len(agreement) == 2 * len(DTYPE_FLOORS), run.stdout[-6000:]
+    print("\n".join(agreement))  # noqa: T201 - the measured numbers, for -s
 
 
-def test_predict_mjs_prints_what_predict_prints(node, crf_export):
-    """The same input through `flair-modernbert predict MODEL -` and `node OUT/predict.mjs -`: identical output."""
-    _, folder = crf_export
+@pytest.mark.parametrize("export", ["crf_export", "bert_crf_export", "roberta_crf_export", "xlmr_crf_export"])
+def test_predict_mjs_prints_what_predict_prints(node, export, request):
+    """The same input through `flair-modernbert predict MODEL -` and `node OUT/predict.mjs -`: identical output
+    (a ModernBERT tagger, and stock Flair taggers over BERT with WordPiece, over RoBERTa with byte-level BPE and
+    context, over XLM-RoBERTa with a SentencePiece-style Unigram tokenizer)."""
+    _, folder = request.getfixturevalue(export)
     lines = sample_lines(60) + TRICKY[:6] + [
         json.dumps({"id": 7, "text": "Jane Doe moved to Berlin .", "spans": [], "meta": {"a": [1.0, 2]}}),
         '{"2": "first?", "text": "Ann in Paris", "x": 1e400}',

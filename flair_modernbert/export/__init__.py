@@ -16,29 +16,62 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Iterable, Optional, Union
 
 from flair_modernbert.export.spec import ExportSpec, UnsupportedModelError, export_spec
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["export_tagger", "check_export_options", "export_spec", "ExportSpec", "UnsupportedModelError",
-           "QUANTIZATIONS", "EXPORTERS"]
+__all__ = ["export_tagger", "check_export_options", "parse_quantize", "export_spec", "ExportSpec",
+           "UnsupportedModelError", "QUANTIZATIONS", "DTYPES", "EXPORTERS"]
 
-#: ``--quantize`` values.
-QUANTIZATIONS = ("int8",)
+#: ``--quantize`` values, in the order their files are written.
+QUANTIZATIONS = ("fp16", "int8", "q4")
+#: ``--quantize`` value -> (Transformers.js ``dtype``, the file it loads). fp32 (``onnx/model.onnx``) is always written.
+DTYPES = {
+    "fp16": ("fp16", "onnx/model_fp16.onnx"),
+    "int8": ("q8", "onnx/model_quantized.onnx"),
+    "q4": ("q4", "onnx/model_q4.onnx"),
+}
+#: Transformers.js dtype names accepted for ``--quantize`` too.
+_ALIASES = {"q8": "int8"}
 #: ``--exporter`` values: torch's TorchScript-based exporter (fast) or the dynamo-based one (opset >= 18).
 EXPORTERS = ("torchscript", "dynamo")
 
 
-def check_export_options(quantize: Optional[str], opset: Optional[int], exporter: str, check: bool = True) -> None:
+def parse_quantize(quantize: Union[None, str, Iterable[str]]) -> tuple[str, ...]:
+    """The quantized copies asked for: ``"fp16,q4"``, ``["int8"]`` or ``None`` -> names of :data:`QUANTIZATIONS`.
+
+    Transformers.js' ``q8`` is accepted for ``int8``; the result is in :data:`QUANTIZATIONS` order, without repeats.
+
+    Raises:
+        ValueError: naming the value that is not one of :data:`QUANTIZATIONS`.
+    """
+    if quantize is None:
+        return ()
+    names = quantize.split(",") if isinstance(quantize, str) else list(quantize)
+    chosen = set()
+    for name in names:
+        name = name.strip()
+        if not name:
+            continue
+        name = _ALIASES.get(name, name)
+        if name not in QUANTIZATIONS:
+            raise ValueError(
+                f"--quantize {name!r}: choose from {', '.join(QUANTIZATIONS)} (several with commas, e.g. fp16,q4)"
+            )
+        chosen.add(name)
+    return tuple(name for name in QUANTIZATIONS if name in chosen)
+
+
+def check_export_options(quantize: Union[None, str, Iterable[str]], opset: Optional[int], exporter: str,
+                         check: bool = True) -> None:
     """Refuse option values that cannot work (or lack their packages), before a model is loaded.
 
     Raises:
         ValueError: naming the option and what is accepted, or the package to install.
     """
-    if quantize is not None and quantize not in QUANTIZATIONS:
-        raise ValueError(f"--quantize {quantize!r}: choose one of {', '.join(QUANTIZATIONS)}")
+    quantize = parse_quantize(quantize)
     if exporter not in EXPORTERS:
         raise ValueError(f"--exporter {exporter!r}: choose one of {', '.join(EXPORTERS)}")
     if opset is not None:
@@ -54,9 +87,11 @@ def check_export_options(quantize: Optional[str], opset: Optional[int], exporter
     needs = []
     if quantize or check:
         needs += ["onnx", "onnxruntime"]
+    if "q4" in quantize:
+        needs.append("onnx_ir")  # onnxruntime's MatMulNBits quantizer imports it
     if exporter == "dynamo":
         needs.append("onnxscript")
-    absent = [name for name in needs if importlib.util.find_spec(name) is None]
+    absent = [name.replace("_", "-") for name in needs if importlib.util.find_spec(name) is None]
     if absent:
         raise ValueError(
             f"export needs {', '.join(absent)}: pip install 'flair-modernbert[export]'"
@@ -67,7 +102,7 @@ def check_export_options(quantize: Optional[str], opset: Optional[int], exporter
 def export_tagger(
     model: Union[str, os.PathLike, Any],
     out: Union[str, os.PathLike],
-    quantize: Optional[str] = None,
+    quantize: Union[None, str, Iterable[str]] = None,
     opset: Optional[int] = None,
     exporter: str = "torchscript",
     overwrite: bool = False,
@@ -78,18 +113,24 @@ def export_tagger(
     """Export a trained tagger to a folder that Transformers.js loads, with the JavaScript decoder.
 
     Every option and every setting of the model is checked before anything is written; a model that cannot be
-    exported (a BiLSTM head, ``use_context: document``, an encoder other than ModernBERT, ...) is refused with
-    all the reasons.
+    exported (a BiLSTM head, ``use_context: document``, an encoder Transformers.js cannot run, ...) is refused
+    with all the reasons. The encoder is a ``ModernBertEmbeddings`` or Flair's stock ``TransformerWordEmbeddings``
+    over a model Transformers.js runs for token classification (BERT, RoBERTa, DistilBERT, ...).
 
     Args:
         model: a ``final-model.pt``, a training output folder, or a loaded ``SequenceTagger``.
         out: the folder to create.
-        quantize: ``"int8"`` also writes ``onnx/model_quantized.onnx`` (dynamic int8 weights).
+        quantize: quantized copies besides ``onnx/model.onnx``, one or several of :data:`QUANTIZATIONS` (a
+            comma-separated string or a list): ``fp16`` -> ``onnx/model_fp16.onnx`` (dtype ``fp16``), ``int8`` ->
+            ``onnx/model_quantized.onnx`` (dynamic int8 weights, dtype ``q8``), ``q4`` -> ``onnx/model_q4.onnx``
+            (4-bit block-quantized MatMul weights, dtype ``q4``).
         opset: ONNX opset (default 17 for the TorchScript exporter, 18 for dynamo).
         exporter: ``torchscript`` (default) or ``dynamo``.
         overwrite: replace a non-empty ``out``.
         trust: load a model file this library did not write (runs code from the file; see ``load_tagger``).
-        check: compare the graph's emission scores with Flair's on a few sentences (fails above 1e-3).
+        check: compare the graph's emission scores with Flair's on a few sentences (fails above 1e-3) and, where
+            Node and the JavaScript module's node_modules are installed, the ids Transformers.js gives sample words
+            with Python's (fails on any difference, or when Transformers.js cannot read the tokenizer).
         link_node_modules: link the installed JavaScript module's ``node_modules`` into ``out`` when present,
             so ``node OUT/predict.mjs`` runs without ``npm ci``.
 
@@ -104,6 +145,7 @@ def export_tagger(
     from flair_modernbert.export.folder import check_output_dir, write_folder
 
     check_export_options(quantize, opset, exporter, check)
+    quantize = parse_quantize(quantize)
     check_output_dir(Path(out), overwrite)
     if exporter == "dynamo" and opset is None:
         opset = 18

@@ -1,18 +1,20 @@
-"""Export benchmark: file sizes fp32/int8, int8-vs-fp32 agreement on WNUT-17 test, latency in Node and Chromium.
+"""Export benchmark: file sizes fp32/fp16/int8/q4, agreement with fp32 on WNUT-17 test, latency in Node and Chromium.
 
     python -m flair_modernbert.export.benchmark --data ../shared/data/wnut17/emerging.test.annotated \\
-        --size base --output runs/export-bench
+        --size base --output runs/export-bench [--quantize fp16,int8,q4] [--skip-browser] [--skip-timing]
 
 Builds a random-weight ModernBERT of the given size (a byte-level BPE tokenizer trained on the shipped WNUT-17
 sample, 8,192 tokens) with an untrained CRF tagger whose head and transitions are random, so it predicts many
-different tags (agreement on a mostly-O tagger would say little); exports it with ``--quantize int8``; then
+different tags (agreement on a mostly-O tagger would say little); exports it with ``--quantize`` (all of fp16,
+int8 and q4 by default); then
 
-1. sizes of ``onnx/model.onnx`` and ``onnx/model_quantized.onnx``;
-2. tag agreement of the int8 graph with the fp32 graph on every word of the test file (and span-level F1 of
-   int8 spans against fp32 spans), both run by the JavaScript module in Node;
+1. sizes of ``onnx/model.onnx`` and of each quantized copy (``model_fp16.onnx``, ``model_quantized.onnx``,
+   ``model_q4.onnx``);
+2. tag agreement of each quantized graph with the fp32 graph on every word of the test file (and span-level F1 of
+   its spans against fp32 spans), all run by the JavaScript module in Node;
 3. latency per 100-word text (the test file's words cut into texts of 100 words, sentences split as predict
    does), median over the texts after a warm-up, in Node (onnxruntime-node) and in headless Chromium (WASM,
-   through the example page), fp32 and int8.
+   through the example page), for every dtype.
 
 Prints a Markdown table and writes ``results.json`` in the output folder. Timings depend on the machine and on
 what else runs on it; the numbers in docs/export.md say how they were taken.
@@ -110,7 +112,8 @@ def run_chromium(export: Path, texts_file: Path, dtype: str, chromium: str, prof
 
 
 def agreement(fp32: list[list[list[str]]], int8: list[list[list[str]]]) -> dict:
-    """Word tag agreement and span F1 (int8 spans against fp32 spans) over per-document, per-sentence tags."""
+    """Word tag agreement and span F1 (a quantized graph's spans against fp32 spans) over per-document, per-sentence
+    tags (``int8`` is any quantized graph's tags; the key ``int8_spans`` counts its spans)."""
     from flair.data import get_spans_from_bio
 
     same = total = 0
@@ -134,22 +137,31 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="WNUT-17 test file (CoNLL columns)")
     parser.add_argument("--size", default="base", choices=["tiny", "small", "base", "large"], help="random model shape")
     parser.add_argument("--output", type=Path, default=Path("runs/export-bench"), help="work and results folder")
+    parser.add_argument("--quantize", default="fp16,int8,q4",
+                        help="quantized copies to compare with fp32 (export's --quantize)")
     parser.add_argument("--texts", type=int, default=20, help="100-word texts timed per runtime")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium", help="Chromium executable")
     parser.add_argument("--skip-browser", action="store_true", help="no Chromium measurement")
+    parser.add_argument("--skip-timing", action="store_true", help="sizes and agreement only, no latency")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     from flair_modernbert.data.columns import read_words
-    from flair_modernbert.export import export_tagger
+    from flair_modernbert.export import DTYPES, export_tagger, parse_quantize
 
+    try:
+        quantize = parse_quantize(args.quantize)
+    except ValueError as error:
+        parser.error(str(error))
+    dtypes = ["fp32", *(DTYPES[name][0] for name in quantize)]
+    files = {"fp32": "onnx/model.onnx", **{DTYPES[name][0]: DTYPES[name][1] for name in quantize}}
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
     export = out / "export"
-    if not (export / "crf.json").is_file():
+    if not (export / "crf.json").is_file() or any(not (export / file).is_file() for file in files.values()):
         tagger = random_tagger(build_model(out / f"random-{args.size}", args.size))
-        export_tagger(tagger, export, quantize="int8", overwrite=True)
-    sizes = {name: (export / "onnx" / name).stat().st_size for name in ("model.onnx", "model_quantized.onnx")}
+        export_tagger(tagger, export, quantize=quantize, overwrite=True)
+    sizes = {dtype: (export / file).stat().st_size for dtype, file in files.items()}
 
     sentences = read_words(args.data)
     lines_file = out / "test-sentences.txt"
@@ -157,42 +169,49 @@ def main(argv: Optional[list[str]] = None) -> int:
     texts_file = out / "texts-100-words.txt"
     texts_file.write_text("\n".join(hundred_word_texts(sentences, args.texts)) + "\n", encoding="utf-8")
 
-    logger.info("tagging %d test sentences with fp32 and int8 in Node", len(sentences))
-    tags = {dtype: run_node(export, "tags", lines_file, dtype)["tags"] for dtype in ("fp32", "q8")}
-    agree = agreement(tags["fp32"], tags["q8"])
+    logger.info("tagging %d test sentences with %s in Node", len(sentences), ", ".join(dtypes))
+    tags = {dtype: run_node(export, "tags", lines_file, dtype)["tags"] for dtype in dtypes}
+    agree = {dtype: agreement(tags["fp32"], tags[dtype]) for dtype in dtypes[1:]}
     latency: dict[str, Any] = {}
-    for dtype in ("fp32", "q8"):
+    for dtype in [] if args.skip_timing else dtypes:
         logger.info("timing %s in Node", dtype)
         latency[f"node {dtype}"] = run_node(export, "time", texts_file, dtype)
         if not args.skip_browser:
             logger.info("timing %s in headless Chromium (WASM)", dtype)
             latency[f"chromium {dtype}"] = run_chromium(export, texts_file, dtype, args.chromium, out / f"profile-{dtype}")
     results = {
-        "size": args.size, "sizes_mib": {k: v / 2**20 for k, v in sizes.items()}, "agreement": agree,
+        "size": args.size, "sizes_mib": {k: v / 2**20 for k, v in sizes.items()}, "files": files, "agreement": agree,
         "latency_ms_per_100_words": latency, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "test_sentences": len(sentences), "texts": args.texts,
     }
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(table(results, dtypes))  # noqa: T201 - a benchmark script prints its table
+    return 0
+
+
+def table(results: dict, dtypes: list[str]) -> str:
+    """The Markdown table of a run's ``results.json`` (one column per Transformers.js dtype)."""
+    names = {"fp32": "fp32", "fp16": "fp16", "q8": "int8 (`q8`)", "q4": "q4"}
+    agree, latency = results["agreement"], results["latency_ms_per_100_words"]
     lines = [
-        f"random ModernBERT-{args.size} + CRF (untrained head, many tags), {os.cpu_count()} CPUs",
+        f"random ModernBERT-{results['size']} + CRF (untrained head, many tags), {results['machine']['cpus']} CPUs",
         "",
-        "| | fp32 | int8 |",
-        "|---|---|---|",
-        f"| onnx file | {sizes['model.onnx'] / 2**20:.0f} MiB | {sizes['model_quantized.onnx'] / 2**20:.0f} MiB |",
+        "| | " + " | ".join(names.get(d, d) for d in dtypes) + " |",
+        "|---|" + "---|" * len(dtypes),
+        "| onnx file | " + " | ".join(f"{results['sizes_mib'][d]:.1f} MiB" for d in dtypes) + " |",
+        "| tag agreement with fp32 | – | " + " | ".join(f"{agree[d]['tag_agreement']:.2%}" for d in dtypes[1:]) + " |",
+        "| span F1 vs fp32 spans | – | " + " | ".join(f"{agree[d]['span_f1_vs_fp32']:.3f}" for d in dtypes[1:]) + " |",
     ]
     for runtime in ("node", "chromium"):
         if f"{runtime} fp32" in latency:
-            a, b = latency[f"{runtime} fp32"], latency[f"{runtime} q8"]
-            lines.append(f"| {runtime} ms per 100-word text (median, p90) | {a['median_ms']:.0f} ({a['p90_ms']:.0f}) "
-                         f"| {b['median_ms']:.0f} ({b['p90_ms']:.0f}) |")
-    lines += [
-        "",
-        f"int8 vs fp32 on {len(sentences)} WNUT-17 test sentences ({agree['words']} words): tag agreement "
-        f"{agree['tag_agreement']:.2%}, span F1 {agree['span_f1_vs_fp32']:.3f} ({agree['fp32_spans']} fp32 spans, "
-        f"{agree['int8_spans']} int8 spans)",
-    ]
-    print("\n".join(lines))  # noqa: T201 - a benchmark script prints its table
-    return 0
+            cells = [f"{latency[f'{runtime} {d}']['median_ms']:.0f} ({latency[f'{runtime} {d}']['p90_ms']:.0f})"
+                     for d in dtypes]
+            lines.append(f"| {runtime} ms per 100-word text (median, p90) | " + " | ".join(cells) + " |")
+    first = agree[dtypes[1]] if len(dtypes) > 1 else None
+    if first is not None:
+        lines += ["", f"agreement on {results['test_sentences']} WNUT-17 test sentences ({first['words']} words, "
+                      f"{first['fp32_spans']} fp32 spans)"]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 The file holds the tag dictionary, the decoding (``crf`` with Flair's transition matrix and its ``<START>`` and
 ``<STOP>`` tags, or ``softmax``), the span tag format, how subtoken rows become word emissions (pooling, the head's
-bias for a word without subtokens) and how a sentence becomes model input (special tokens, window and stride,
-FLERT context). Flair keeps transitions as ``transitions[to, from]``; so does the file.
+bias for a word without subtokens) and how a sentence becomes model input (special tokens, window, what happens to
+a longer sequence: ``tokens.overflow`` ``stride``, ``truncate`` or ``error``; FLERT context, trimmed to the window
+or not: ``context.trim``). Flair keeps transitions as ``transitions[to, from]``; so does the file.
 
 Floats are written as float32 values (``repr`` of the float32 number as a float64), so JavaScript reads back
 exactly the numbers torch used.
@@ -53,7 +54,8 @@ def decoder_config(tagger: Any, spec: ExportSpec, bias: Any, model_files: dict[s
         tagger: the loaded tagger.
         spec: its :class:`~flair_modernbert.export.spec.ExportSpec`.
         bias: the folded head's bias (the emissions of a word that received no subtoken).
-        model_files: ``{"fp32": "onnx/model.onnx", "q8": ...}`` relative to the folder.
+        model_files: Transformers.js dtype -> file relative to the folder (``{"fp32": "onnx/model.onnx", "q8":
+            "onnx/model_quantized.onnx", ...}``).
         exporter: the ONNX exporter used, for the record.
     """
     tokenizer = tagger.embeddings.tokenizer
@@ -88,14 +90,17 @@ def decoder_config(tagger: Any, spec: ExportSpec, bias: Any, model_files: dict[s
             "max_length": spec.max_length,
             "stride": spec.stride,
             "allow_long_sentences": spec.allow_long_sentences,
+            "overflow": spec.overflow,
         },
         "context": {
             "length": spec.context_length,
             "separator": spec.separator_token if spec.context_separator else None,
             "separator_id": separator_id,
+            "trim": spec.trim_context,
         },
         "encoder": {
             "model_type": spec.model_type,
+            "embeddings": spec.embeddings,
             "layers": spec.layers,
             "layer_mean": spec.layer_mean,
             "final_norm": spec.final_norm,

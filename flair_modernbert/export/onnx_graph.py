@@ -13,10 +13,16 @@ word structure inside.
   for each; ``logits`` has ``2T`` columns, ``W_first h_i + c`` then ``W_last h_i``, and a word's emissions are
   ``logits[first][:T] + logits[last][T:]``.
 
-``h_i`` is the encoder's hidden state as :class:`~flair_modernbert.encoder.embeddings.ModernBertEmbeddings` selects
-it (the requested layers in transformers' ``output_hidden_states`` numbering, concatenated or averaged, with the
-final LayerNorm on the last layer when ``final_norm`` is set). The encoder runs as transformers' padded
-ModernBERT (``attention_mask`` marks real subtokens), which equals the unpadded forward Flair ran.
+``h_i`` is the encoder's hidden state as :class:`~flair_modernbert.encoder.embeddings.ModernBertEmbeddings` or
+Flair's stock ``TransformerWordEmbeddings`` selects it (the requested layers in transformers'
+``output_hidden_states`` numbering, concatenated or averaged, with ModernBERT's final LayerNorm on the last layer
+when ``final_norm`` is set). The encoder runs as transformers' padded model (``attention_mask`` marks real
+subtokens), which equals the unpadded forward ``ModernBertEmbeddings`` ran and is the forward stock Flair runs.
+
+Smaller copies (``--quantize``): :func:`quantize_fp16` (float16 weights and activations, float32 inputs and
+``logits``), :func:`quantize_int8` (dynamic int8 MatMul and embedding weights), :func:`quantize_q4` (4-bit
+block-quantized MatMul weights, ONNX Runtime's ``MatMulNBits``, int8 embedding tables), the files Transformers.js
+loads for ``dtype`` ``fp16``, ``q8``, ``q4``.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from flair_modernbert.export.spec import ExportSpec
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EmissionGraph", "export_onnx", "quantize_int8", "DEFAULT_OPSET"]
+__all__ = ["EmissionGraph", "export_onnx", "quantize", "quantize_fp16", "quantize_int8", "quantize_q4", "DEFAULT_OPSET",
+           "Q4_BLOCK_SIZE"]
 
 #: ONNX opset written by default: new enough for the exporter, old enough for onnxruntime-web.
 DEFAULT_OPSET = 17
@@ -60,15 +67,18 @@ class EmissionGraph(nn.Module):
     """``(input_ids, attention_mask) -> logits``: per-subtoken emission scores of a Flair tagger.
 
     Args:
-        tagger: the loaded tagger (its ``ModernBertEmbeddings`` and head are used in place, not copied).
+        tagger: the loaded tagger (its embeddings' model and head are used in place, not copied).
         spec: what :func:`~flair_modernbert.export.spec.export_spec` read from it.
     """
 
     def __init__(self, tagger: Any, spec: ExportSpec) -> None:
         super().__init__()
-        from flair_modernbert.encoder.unpadded import base_modernbert
+        if spec.embeddings == "modernbert":
+            from flair_modernbert.encoder.unpadded import base_modernbert
 
-        self.encoder = base_modernbert(tagger.embeddings.model)
+            self.encoder = base_modernbert(tagger.embeddings.model)
+        else:  # stock Flair calls the model it holds, with input_ids and attention_mask only
+            self.encoder = tagger.embeddings.model
         self.layers = list(spec.layers)
         self.layer_mean = spec.layer_mean
         self.final_norm = spec.final_norm
@@ -162,3 +172,62 @@ def quantize_int8(source: os.PathLike | str, target: os.PathLike | str) -> Path:
     quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
     logger.info("wrote %s (%.1f MiB)", target, target.stat().st_size / 2**20)
     return target
+
+
+#: Weights per 4-bit block (one scale each) in :func:`quantize_q4`; Transformers.js' own q4 models use 32.
+Q4_BLOCK_SIZE = 32
+
+
+def quantize_fp16(source: os.PathLike | str, target: os.PathLike | str) -> Path:
+    """The graph in float16 (``onnxruntime.transformers.float16``), keeping float32 inputs and ``logits``.
+
+    Inputs and outputs stay as the fp32 graph's, so the JavaScript side reads ``logits`` the same way; ONNX Runtime
+    runs operators without a float16 kernel (most, on CPUs) in float32 behind inserted casts.
+
+    Returns:
+        ``target``.
+    """
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    target = Path(target)
+    model = convert_float_to_float16(onnx.load(str(source)), keep_io_types=True, disable_shape_infer=True)
+    onnx.save(model, str(target))
+    logger.info("wrote %s (%.1f MiB)", target, target.stat().st_size / 2**20)
+    return target
+
+
+def quantize_q4(source: os.PathLike | str, target: os.PathLike | str, block_size: int = Q4_BLOCK_SIZE) -> Path:
+    """4-bit weights: every MatMul with a constant weight becomes ONNX Runtime's ``MatMulNBits`` (symmetric blocks of
+    ``block_size`` weights, one float scale per block), and the embedding tables (``Gather``) get int8 weights as in
+    :func:`quantize_int8` (standard ``DequantizeLinear``); without that, a model's float32 embedding table (a quarter
+    of ModernBERT-base) would make the q4 file larger than the int8 one.
+
+    Uses ``onnxruntime.quantization.matmul_nbits_quantizer.MatMulNBitsQuantizer`` (needs ``onnx-ir``).
+
+    Returns:
+        ``target``.
+    """
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    target = Path(target)
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=4, block_size=block_size, is_symmetric=True)
+    quantizer.process()
+    with tempfile.TemporaryDirectory() as scratch:
+        matmuls = Path(scratch) / "matmul_q4.onnx"
+        quantizer.model.save_model_to_file(str(matmuls))
+        quantize_dynamic(str(matmuls), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["Gather"])
+    logger.info("wrote %s (%.1f MiB)", target, target.stat().st_size / 2**20)
+    return target
+
+
+def quantize(name: str, source: os.PathLike | str, target: os.PathLike | str) -> Path:
+    """Write the ``--quantize`` copy ``name`` (``fp16``, ``int8`` or ``q4``) of the fp32 graph ``source``."""
+    writers = {"fp16": quantize_fp16, "int8": quantize_int8, "q4": quantize_q4}
+    if name not in writers:
+        raise ValueError(f"--quantize {name!r}: choose from {', '.join(writers)}")
+    return writers[name](source, target)

@@ -6,8 +6,12 @@
 
 Supported: a :class:`~flair_modernbert.encoder.embeddings.ModernBertEmbeddings` encoder (any of its layers,
 concatenated or averaged, ``final_norm``, every subtoken pooling, FLERT context of a number of words with or
-without the ``[FLERT]`` separator, long sentences in Flair's strided windows or refused), a linear head with or
-without ``reproject_embeddings``, decoded by a CRF (Viterbi) or a softmax, BIO or BIOES span tags.
+without the ``[FLERT]`` separator, trimmed to the window, long sentences in Flair's strided windows or refused), or
+Flair's stock ``TransformerWordEmbeddings`` over a model that Transformers.js runs for token classification
+(:data:`TRANSFORMERS_JS_TOKEN_CLASSIFICATION`: BERT, RoBERTa, DistilBERT, ...) with a fast tokenizer (any layers,
+every subtoken pooling, FLERT context kept whole, long sequences strided or truncated as stock Flair does); a
+linear head with or without ``reproject_embeddings``, decoded by a CRF (Viterbi) or a softmax, BIO or BIOES span
+tags.
 """
 
 from __future__ import annotations
@@ -22,6 +26,13 @@ __all__ = ["ExportSpec", "UnsupportedModelError", "export_spec"]
 
 #: Tags Flair adds to a CRF's dictionary (they are never predicted).
 START_TAG, STOP_TAG = "<START>", "<STOP>"
+
+#: ``model_type`` values Transformers.js (4.3) loads with ``AutoModelForTokenClassification`` and that a stock
+#: ``TransformerWordEmbeddings`` can hold (its ``MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES``).
+TRANSFORMERS_JS_TOKEN_CLASSIFICATION = (
+    "bert", "camembert", "convbert", "deberta", "deberta-v2", "distilbert", "electra", "esm", "eurobert", "modernbert",
+    "mpnet", "neobert", "roberta", "roformer", "xlm", "xlm-roberta",
+)
 
 
 class UnsupportedModelError(ValueError):
@@ -49,7 +60,14 @@ class ExportSpec:
         max_length: the tokenizer's ``model_max_length`` (subtokens per window, special tokens included).
         stride: overlap of Flair's strided windows (``max_length // 2``; 0 without long sentences).
         reproject: the tagger reprojects embeddings (``embedding2nn``) before its linear layer.
-        model_type: the encoder's ``model_type`` (``modernbert``).
+        model_type: the encoder's ``model_type`` (``modernbert``, ``bert``, ...).
+        embeddings: ``modernbert`` (this library's ``ModernBertEmbeddings``) or ``stock`` (Flair's
+            ``TransformerWordEmbeddings``): how windows and context are formed.
+        overflow: what happens to a sequence longer than ``max_length``: ``stride`` (Flair's strided windows),
+            ``truncate`` (stock Flair with ``allow_long_sentences=False``: cut, the words after the cut get zero
+            vectors) or ``error`` (refused, as ``ModernBertEmbeddings`` refuses it, or beyond a stock model's positions).
+        trim_context: FLERT context is trimmed from its far ends to fit the window (``ModernBertEmbeddings``);
+            stock Flair keeps it whole and strides or truncates the sequence.
         num_layers: the encoder's layer count.
         hidden_size: the encoder's hidden size.
         embedding_length: the word embedding size the tagger's head reads.
@@ -75,6 +93,9 @@ class ExportSpec:
     num_layers: int
     hidden_size: int
     embedding_length: int
+    embeddings: str = "modernbert"
+    overflow: str = "stride"
+    trim_context: bool = True
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -114,19 +135,25 @@ def export_spec(tagger: Any) -> ExportSpec:
         )
     problems: list[str] = []
     embeddings = tagger.embeddings
-    if not isinstance(embeddings, ModernBertEmbeddings):
-        if isinstance(embeddings, TransformerWordEmbeddings):
-            model_type = getattr(getattr(embeddings.model, "config", None), "model_type", "unknown")
-            raise UnsupportedModelError(
-                f"the tagger's encoder is Flair's stock TransformerWordEmbeddings with a {model_type!r} model; "
-                "export supports ModernBertEmbeddings only (the JavaScript side reproduces its prefix-space "
-                "tokenization, windows and context rules, not stock Flair's truncation and striding for other "
-                "encoders). Train with a ModernBERT model to export."
-            )
+    modernbert = isinstance(embeddings, ModernBertEmbeddings)
+    if not modernbert and type(embeddings) is not TransformerWordEmbeddings:
         raise UnsupportedModelError(
             f"the tagger's embeddings are {type(embeddings).__name__}; export supports a single ModernBertEmbeddings "
-            "encoder (stacked, character or classic word embeddings have no Transformers.js counterpart)"
+            "or TransformerWordEmbeddings encoder (stacked, character or classic word embeddings have no "
+            "Transformers.js counterpart)"
         )
+    if not modernbert:
+        model_type = getattr(getattr(embeddings.model, "config", None), "model_type", "unknown")
+        if model_type not in TRANSFORMERS_JS_TOKEN_CLASSIFICATION:
+            problems.append(
+                f"encoder: a {model_type!r} model, which Transformers.js does not run for token classification; "
+                f"export supports {', '.join(TRANSFORMERS_JS_TOKEN_CLASSIFICATION)}"
+            )
+        if not embeddings.tokenizer.is_fast:
+            problems.append(
+                f"tokenizer: {type(embeddings.tokenizer).__name__} is a slow (Python) tokenizer; Transformers.js reads "
+                "tokenizer.json, which only fast tokenizers write"
+            )
 
     # ------------------------------------------------------------------ head
     if tagger.use_rnn:
@@ -170,7 +197,25 @@ def export_spec(tagger: Any) -> ExportSpec:
     if getattr(embeddings, "force_max_length", False):
         logger.info("force_max_length pads every batch to the window; results do not depend on it")
 
+    from flair.embeddings.transformer import LARGE_INTEGER
+
     max_length = int(embeddings.tokenizer.model_max_length)
+    if modernbert:
+        overflow = "stride" if embeddings.allow_long_sentences else "error"
+    elif embeddings.allow_long_sentences:
+        overflow = "stride"
+    elif embeddings.truncate:
+        overflow = "truncate"
+    else:
+        # a tokenizer without a window (model_max_length unset): stock Flair neither strides nor truncates, so a
+        # sequence longer than the model's positions fails in Python; the JavaScript side refuses it with a message
+        overflow = "error"
+        positions = getattr(config, "max_position_embeddings", None)
+        if max_length > LARGE_INTEGER:
+            if not positions:
+                problems.append("tokens: the tokenizer has no model_max_length and the model no max_position_embeddings")
+            else:
+                max_length = int(positions)
     if problems:
         raise UnsupportedModelError("this tagger cannot be exported:\n- " + "\n- ".join(problems))
 
@@ -195,7 +240,7 @@ def export_spec(tagger: Any) -> ExportSpec:
         pooling=embeddings.subtoken_pooling,
         layers=layers,
         layer_mean=bool(embeddings.layer_mean),
-        final_norm=bool(getattr(embeddings, "final_norm", False)),
+        final_norm=bool(getattr(embeddings, "final_norm", False)) and modernbert,
         context_length=context_length,
         context_separator=separator,
         separator_token=SENTENCE_BOUNDARY_TAG,
@@ -208,4 +253,7 @@ def export_spec(tagger: Any) -> ExportSpec:
         num_layers=num_layers,
         hidden_size=hidden,
         embedding_length=int(embeddings.embedding_length),
+        embeddings="modernbert" if modernbert else "stock",
+        overflow=overflow,
+        trim_context=modernbert,
     )

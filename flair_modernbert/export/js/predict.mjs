@@ -10,7 +10,8 @@
 //   --unit sentence|document  tag each sentence, or each line as one sequence
 //   --batch-size N            windows per forward pass (default 32)
 //   --max-length N            window in subtokens (default: the model's, which gives Python's results exactly)
-//   --dtype fp32|q8           q8 runs onnx/model_quantized.onnx (export --quantize int8)
+//   --dtype fp32|fp16|q8|q4   the model file: fp16, q8 and q4 run onnx/model_fp16.onnx, model_quantized.onnx,
+//                             model_q4.onnx (export --quantize fp16, int8, q4)
 //   --redact                  print redacted text instead, as `flair-modernbert redact`: one numbered placeholder
 //                             per entity of a line ([PERSON_1]); --placeholder T changes the template,
 //                             --no-join-partial keeps `Doe` apart from an earlier `Jane Doe`
@@ -24,7 +25,7 @@ import { JsonError, PyDict, dumps, loads, pyStrip } from "./pyjson.mjs";
 import { checkPlaceholder, documentLine, loadTagger, numbersEntities, redactDocument } from "./tagger.mjs";
 
 const USAGE = "usage: node predict.mjs [FILE|-] [--types T1,T2] [--format auto|text|jsonl] [--unit sentence|document] " +
-  "[--batch-size N] [--max-length N] [--dtype fp32|q8] [--redact [--placeholder P] [--no-join-partial]] [--model DIR]";
+  "[--batch-size N] [--max-length N] [--dtype fp32|fp16|q8|q4] [--redact [--placeholder P] [--no-join-partial]] [--model DIR]";
 
 class InputError extends Error {}
 
@@ -46,7 +47,7 @@ function parseArgs(argv) {
   }
   if (positional.length > 1) throw new InputError(`one input at most, got ${positional.join(" ")}`);
   if (positional.length) options.input = positional[0];
-  for (const [key, allowed] of [["format", ["auto", "text", "jsonl"]], ["unit", ["sentence", "document"]], ["dtype", ["fp32", "q8"]]]) {
+  for (const [key, allowed] of [["format", ["auto", "text", "jsonl"]], ["unit", ["sentence", "document"]], ["dtype", ["fp32", "fp16", "q8", "q4"]]]) {
     if (!allowed.includes(options[key])) throw new InputError(`--${key} ${options[key]}: choose one of ${allowed.join(", ")}`);
   }
   for (const key of ["batchSize", "maxLength"]) {

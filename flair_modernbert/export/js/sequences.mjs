@@ -1,14 +1,18 @@
 // How a sentence becomes model input, and how the model's per-subtoken rows become word emissions.
 //
-// Follows ModernBertEmbeddings (flair_modernbert/encoder/embeddings.py) on top of Flair's
-// TransformerWordEmbeddings, step by step:
+// Follows ModernBertEmbeddings (flair_modernbert/encoder/embeddings.py) or Flair's stock
+// TransformerWordEmbeddings (crf.json's encoder.embeddings: "modernbert" or "stock"), step by step:
 //   1. FLERT context: up to `context.length` words of the previous and next sentences of the same document,
 //      with a separator token ([FLERT]) between context and sentence when the tagger was trained with one.
-//   2. Context that does not fit the window is trimmed from its far ends (ModernBertEmbeddings._fit_context).
-//   3. Subtokens: each word tokenized on its own (the prefix-space rule makes that equal to Python's
-//      is_split_into_words), between the tokenizer's special tokens.
-//   4. A sequence longer than the window is cut into Flair's strided windows (transformers' overflowing tokens
-//      with stride = window / 2) and merged back as flair.embeddings.transformer.combine_strided_tensors does.
+//   2. ModernBertEmbeddings (context.trim): context that does not fit the window is trimmed from its far ends
+//      (ModernBertEmbeddings._fit_context). Stock Flair keeps it whole (step 4 then strides or truncates).
+//   3. Subtokens: each word tokenized on its own (equal to Python's is_split_into_words: the prefix-space rule
+//      for byte-level BPE; WordPiece and others split words alone anyway), between the tokenizer's special tokens.
+//   4. A sequence longer than the window (tokens.overflow): "stride": cut into Flair's strided windows
+//      (transformers' overflowing tokens with stride = window / 2) and merged back as
+//      flair.embeddings.transformer.combine_strided_tensors does; "truncate" (stock Flair with
+//      allow_long_sentences=False): the subtokens past the window are dropped and their words get no vector;
+//      "error": refused, as Python refuses it (or fails on it).
 //   5. Pooling (first, last, first_last, mean) over the positions of a word's subtokens in that merged order.
 // With `maxLength` equal to the model's window this is exactly what Python computes; a smaller `maxLength`
 // (browsers) computes what Python would with tokenizer.model_max_length = maxLength.
@@ -94,7 +98,7 @@ export function planSentence(document, index, config, maxLength) {
     const mark = separator ? [{ text: separator, ids: [config.context.separator_id] }] : [];
     tokens = [...left, ...mark, ...sentence, ...mark, ...right];
     offset = left.length + mark.length;
-    if (tokens.length !== sentence.length) {
+    if (tokens.length !== sentence.length && (config.context.trim ?? true)) {
       [tokens, offset] = fitContext(tokens, offset, sentence.length, maxLength - special, Boolean(separator));
     }
   }
@@ -115,16 +119,28 @@ export function planSentence(document, index, config, maxLength) {
     });
     return { windows: [[...prefix, ...content, ...suffix]], positions };
   }
-  if (!config.tokens.allow_long_sentences) {
+  const overflow = config.tokens.overflow ?? (config.tokens.allow_long_sentences ? "stride" : "error");
+  if (overflow === "truncate") {
+    // transformers' truncation=True of one sequence: the subtokens past the window are dropped
+    wordOf.slice(0, capacity).forEach((word, j) => {
+      if (word >= 0) positions[word].push([0, prefix.length + j]);
+    });
+    return { windows: [[...prefix, ...content.slice(0, capacity), ...suffix]], positions };
+  }
+  if (overflow !== "stride") {
     const text = sentence.map((token) => token.text).join(" ");
+    const why = config.encoder?.embeddings === "stock"
+      ? "the tokenizer has no window (model_max_length) and the model no more positions, so Python's tagger fails on " +
+        "it too (split the sentence)"
+      : "the tagger was trained with allow_long_sentences=False, which refuses such sentences rather than cut them " +
+        "(split the sentence)";
     throw new Error(
       `a sentence ('${text.slice(0, 60)}...', ${sentence.length} words) needs ${content.length + special} subtokens, ` +
-        `more than the window of ${maxLength}; the tagger was trained with allow_long_sentences=False, which ` +
-        "refuses such sentences rather than cut them (split the sentence)",
+        `more than the window of ${maxLength}; ${why}`,
     );
   }
   // transformers' overflowing windows: `capacity` subtokens each, consecutive windows overlapping by `stride`
-  const stride = Math.floor(maxLength / 2); // ModernBertEmbeddings: stride = model_max_length // 2
+  const stride = Math.floor(maxLength / 2); // Flair and ModernBertEmbeddings: stride = model_max_length // 2
   const step = capacity - stride;
   if (step <= 0) throw new Error(`maxLength ${maxLength} is too small for strided windows`);
   const starts = [0];

@@ -48,6 +48,9 @@ export {
 export const FORMAT = "flair-modernbert-tagger";
 export const VERSIONS = [1];
 
+/** Transformers.js dtype -> the `flair-modernbert export --quantize` value that writes its file. */
+export const DTYPES = { fp32: null, fp16: "fp16", q8: "int8", q4: "q4" };
+
 /** Default window for browsers: attention memory grows with its square. */
 export const BROWSER_MAX_LENGTH = 512;
 
@@ -89,7 +92,8 @@ async function resolveLocation(location) {
  * Load an exported tagger: crf.json, rules.json (the redaction rules), the tokenizer and the ONNX graph.
  * @param {string|URL} location the export folder (Node: a path or file: URL; browser: a path or URL on the page's origin)
  * @param {Object} [options]
- * @param {string} [options.dtype="fp32"] "fp32" (onnx/model.onnx) or "q8" (onnx/model_quantized.onnx, from --quantize int8)
+ * @param {string} [options.dtype="fp32"] "fp32" (onnx/model.onnx), "fp16" (onnx/model_fp16.onnx, from --quantize fp16),
+ *   "q8" (onnx/model_quantized.onnx, --quantize int8) or "q4" (onnx/model_q4.onnx, --quantize q4)
  * @param {string} [options.device] Transformers.js device ("cpu" in Node, "wasm" in browsers by default)
  * @param {number} [options.maxLength] window in subtokens: the model's own in Node (exactly Python's results),
  *   BROWSER_MAX_LENGTH in browsers; longer sentences run in Flair's strided windows of this size
@@ -106,9 +110,12 @@ export async function loadTagger(location, options = {}) {
   }
   const rules = checkRules(await readJson(folder, "rules.json"), `${folder}/rules.json`);
   const dtype = options.dtype ?? "fp32";
-  if (!["fp32", "q8"].includes(dtype)) throw new Error(`dtype ${dtype}: use "fp32" or "q8"`);
-  if (dtype === "q8" && !config.model_files?.q8) {
-    throw new Error(`${folder}: no int8 model (export with --quantize int8 to get onnx/model_quantized.onnx)`);
+  if (!Object.hasOwn(DTYPES, dtype)) throw new Error(`dtype ${dtype}: use one of ${Object.keys(DTYPES).join(", ")}`);
+  if (dtype !== "fp32" && !config.model_files?.[dtype]) {
+    const present = Object.keys(config.model_files ?? { fp32: 1 }).join(", ");
+    throw new Error(
+      `${folder}: no model for dtype ${dtype} (this export has ${present}; export with --quantize ${DTYPES[dtype]} to add it)`,
+    );
   }
   const maxLength = options.maxLength ?? (IS_NODE ? config.tokens.max_length : Math.min(BROWSER_MAX_LENGTH, config.tokens.max_length));
   const special = config.tokens.prefix.length + config.tokens.suffix.length;

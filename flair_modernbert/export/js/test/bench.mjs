@@ -1,7 +1,7 @@
 // Benchmark helper for flair_modernbert/export/benchmark.py (Node, onnxruntime-node).
 //
-//   node bench.mjs tags EXPORT FILE fp32|q8       -> {"tags": [[[tag per word] per sentence] per line]}
-//   node bench.mjs time EXPORT FILE fp32|q8 [R]   -> latency per line (one predict() call each, after a warm-up)
+//   node bench.mjs tags EXPORT FILE DTYPE          -> {"tags": [[[tag per word] per sentence] per line]}
+//   node bench.mjs time EXPORT FILE DTYPE [R]      -> latency per line (one predict() call each, after a warm-up)
 
 import { readFileSync } from "node:fs";
 
@@ -34,6 +34,6 @@ if (mode === "tags") {
   const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
   process.stdout.write(JSON.stringify({ texts: times.length, median_ms: at(0.5), p90_ms: at(0.9), min_ms: times[0] }) + "\n");
 } else {
-  process.stderr.write("usage: node bench.mjs tags|time EXPORT FILE fp32|q8 [REPEAT]\n");
+  process.stderr.write("usage: node bench.mjs tags|time EXPORT FILE fp32|fp16|q8|q4 [REPEAT]\n");
   process.exit(2);
 }

@@ -54,16 +54,42 @@ test("python values: round(x, 4), float repr, str.strip, json.loads + json.dumps
   for (const [text, expected] of fixture.python.json) assert.equal(dumps(loads(text)), expected, text);
 });
 
-test("int8 export: dtype q8 loads onnx/model_quantized.onnx and tags", async () => {
-  const item = fixture.cases.find((c) => c.int8);
-  if (!item) return;
-  const tagger = await loadTagger(item.folder, { dtype: "q8" });
-  const texts = item.documents.slice(0, 20).map((doc) => doc.text);
-  const tagged = await tagger.predict(texts);
-  assert.equal(tagged.length, texts.length);
-  const spans = tagged.flatMap((doc) => doc.spans);
-  assert.ok(spans.length > 0);
-  for (const span of spans) assert.ok(tagger.types.includes(span.type) && span.score > 0 && span.score <= 1);
+for (const item of fixture.cases.filter((c) => c.dtypes)) {
+  test(`${item.name}: dtypes ${Object.keys(item.dtypes).join(", ")} load, tag, and agree with fp32`, async (t) => {
+    const documents = item.documents.map((doc) => sentences(doc.text));
+    const tagsOf = (tagger, emissions) =>
+      emissions.flatMap((doc) => doc.flatMap((sentence) => tagger.decode(sentence).tags));
+    const fp32 = await loadTagger(item.folder);
+    const reference = tagsOf(fp32, await fp32.emissions(documents));
+    for (const [dtype, floor] of Object.entries(item.dtypes)) {
+      const tagger = await loadTagger(item.folder, { dtype });
+      const tags = tagsOf(tagger, await tagger.emissions(documents));
+      assert.equal(tags.length, reference.length);
+      const same = tags.filter((tag, i) => tag === reference[i]).length / tags.length;
+      const tagged = await tagger.predict(item.documents.map((doc) => doc.text));
+      const spans = tagged.flatMap((doc) => doc.spans);
+      assert.ok(spans.length > 0, dtype);
+      for (const span of spans) assert.ok(tagger.types.includes(span.type) && span.score > 0 && span.score <= 1, dtype);
+      t.diagnostic(`${item.name}: ${dtype} tag agreement with fp32 ${(100 * same).toFixed(2)} % of ${tags.length} words, ` +
+        `${spans.length} spans`);
+      assert.ok(same >= floor, `${dtype}: tag agreement ${same} below ${floor}`);
+    }
+  });
+}
+
+test("a dtype the export has no file for is refused, naming the --quantize value", async () => {
+  const item = fixture.cases.find((c) => !c.dtypes);
+  await assert.rejects(loadTagger(item.folder, { dtype: "q4" }),
+    /no model for dtype q4 \(this export has fp32; export with --quantize q4 to add it\)/);
+  await assert.rejects(loadTagger(item.folder, { dtype: "int4" }), /dtype int4: use one of fp32, fp16, q8, q4/);
+});
+
+test("a sequence Python cannot run (no window, past the model's positions) is refused with the reason", async () => {
+  assert.ok(fixture.refusals?.length, "the fixture has no refusal cases");
+  for (const { folder, text, pattern } of fixture.refusals) {
+    const tagger = await loadTagger(folder);
+    await assert.rejects(tagger.predict([text]), new RegExp(pattern));
+  }
 });
 
 for (const item of fixture.cases) {
