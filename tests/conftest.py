@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from pathlib import Path
 
 import flair
@@ -159,3 +160,26 @@ def make_random_tagger():
         return tagger.eval()
 
     return make
+
+
+# ------------------------------------------------------------------------------------------------ JavaScript
+def require_js(condition: bool, reason: str) -> None:
+    """Skip a JavaScript test whose prerequisite (Node, npm packages, Chromium) is missing; with
+    FLAIR_MODERNBERT_REQUIRE_JS=1 (set by .ci/run) a missing prerequisite fails the test instead."""
+    if condition:
+        return
+    if os.environ.get("FLAIR_MODERNBERT_REQUIRE_JS") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """Node, with the exported JavaScript module's dependencies installed (npm ci in flair_modernbert/export/js)."""
+    from flair_modernbert.export.folder import JS_DIR
+
+    found = shutil.which("node")
+    require_js(found is not None, "node is not installed")
+    require_js((JS_DIR / "node_modules" / "@huggingface" / "transformers").is_dir(),
+               f"the JavaScript module's dependencies are not installed (npm ci in {JS_DIR})")
+    return found

@@ -27,6 +27,8 @@ from flair_modernbert.export.folder import JS_DIR
 from flair_modernbert.inference import Document, load_tagger, redact, resolve_types, tag_documents
 from flair_modernbert.redaction.rules import load_rules
 
+from conftest import require_js
+
 ROOT = Path(__file__).parent.parent
 DRIVER = JS_DIR / "test" / "browser.mjs"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium")
@@ -34,24 +36,12 @@ CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or shutil.which("
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _require(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("FLAIR_MODERNBERT_REQUIRE_JS") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
-def node() -> str:
-    """Node, with the module's dependencies and puppeteer-core, and Chromium."""
-    found = shutil.which("node")
-    _require(found is not None, "node is not installed")
-    _require((JS_DIR / "node_modules" / "@huggingface" / "transformers").is_dir(),
-             f"the JavaScript module's dependencies are not installed (npm ci in {JS_DIR})")
-    _require((JS_DIR / "node_modules" / "puppeteer-core").is_dir(), "puppeteer-core is not installed (npm ci)")
-    _require(Path(CHROMIUM).is_file(), f"Chromium is not installed ({CHROMIUM}); apt-get install chromium")
-    return found
+def browser_node(node) -> str:
+    """Node (see conftest), with puppeteer-core, and Chromium."""
+    require_js((JS_DIR / "node_modules" / "puppeteer-core").is_dir(), "puppeteer-core is not installed (npm ci)")
+    require_js(Path(CHROMIUM).is_file(), f"Chromium is not installed ({CHROMIUM}); apt-get install chromium")
+    return node
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +128,7 @@ def assert_nothing_leaves(page: dict[str, Any], url: str, server_log: list, secr
     assert page["problems"] == []
 
 
-def test_redact_copy_paste_restore_round_trip_keeps_the_map_in_the_page(node, names_export, tmp_path):
+def test_redact_copy_paste_restore_round_trip_keeps_the_map_in_the_page(browser_node, names_export, tmp_path):
     """Redact a text with names, places, an e-mail address and a card number; the redacted text holds none of
     them; an answer with the placeholders mangled as LLMs do restores to the original text; bold, possessives
     and an unknown placeholder are handled; no request carries the text, an entity or the map."""
@@ -147,7 +137,7 @@ def test_redact_copy_paste_restore_round_trip_keeps_the_map_in_the_page(node, na
     text = (f"We met John Smith in Paris . Please call John Smith today .\n"
             f"My name is Anna . I live in Berlin . Mail {email} or pay with {card} .")
     with serving(folder) as (url, server_log):
-        page = drive(node, url, text, tmp_path)
+        page = drive(browser_node, url, text, tmp_path)
 
     # the type checkboxes: the model's types and the pattern types, all on
     pattern_types = list(dict.fromkeys(pattern["type"] for pattern in load_rules()["patterns"]))
@@ -177,14 +167,14 @@ def test_redact_copy_paste_restore_round_trip_keeps_the_map_in_the_page(node, na
     assert (tmp_path / "page.png").stat().st_size > 10_000
 
 
-def test_browser_example_redacts_in_headless_chromium(node, random_export, tmp_path):
+def test_browser_example_redacts_in_headless_chromium(browser_node, random_export, tmp_path):
     """examples/browser served as documented, opened in headless Chromium (WASM): the page redacts a pasted text
     as Python's redact does, highlights the spans, and restores its own redacted text to the original
     (a screenshot is saved next to the test's files)."""
     tagger, folder = random_export
     text = "Jane Doe moved from Paris to Berlin in 2019 . She met @jdoe at Google !\nZoë Ðoe 👩‍👩‍👧 said: Köln ?"
     with serving(folder) as (url, server_log):
-        page = drive(node, url, text, tmp_path)
+        page = drive(browser_node, url, text, tmp_path)
     (document,) = tag_documents(tagger, [Document(text)], types=resolve_types(tagger, None, default="all"))
     redacted, span_map = redact(document)
     assert page["redacted"] == redacted

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,23 +31,6 @@ SAMPLE = ROOT / "flair_modernbert" / "data" / "wnut17_sample" / "test.conll"
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def _require(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("FLAIR_MODERNBERT_REQUIRE_JS") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def node() -> str:
-    found = shutil.which("node")
-    _require(found is not None, "node is not installed")
-    _require((JS_DIR / "node_modules" / "@huggingface" / "transformers").is_dir(),
-             f"the JavaScript module's dependencies are not installed (npm ci in {JS_DIR})")
-    return found
 
 
 def sample_lines(limit: int) -> list[str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, Optional
@@ -39,14 +38,6 @@ from flair_modernbert.segmentation import words as split_words
 DATA = Path(__file__).parent / "data"
 PII = json.loads((DATA / "pii_cases.json").read_text(encoding="utf-8"))
 RESTORE = json.loads((DATA / "restore_cases.json").read_text(encoding="utf-8"))
-
-
-def _require(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("FLAIR_MODERNBERT_REQUIRE_JS") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def _found(text: str, types: Optional[list[str]] = None) -> list[tuple[str, str]]:
@@ -334,9 +325,7 @@ def test_python_answers_hold_what_the_cases_expect():
     assert {"person", "email", "phone"} <= merged_types
 
 
-def test_javascript_matches_python(tmp_path):
-    node = shutil.which("node")
-    _require(node is not None, "node is not installed")
+def test_javascript_matches_python(node, tmp_path):
     fixture = tmp_path / "redaction-fixture.json"
     fixture.write_text(json.dumps(python_answers(), ensure_ascii=False), encoding="utf-8")
     run = subprocess.run([node, "--test", "--test-reporter=spec", str(JS_DIR / "test" / "redaction.test.mjs")],
