@@ -49,6 +49,7 @@ __all__ = [
     "resolve_types",
     "check_placeholder",
     "tag_documents",
+    "apply_types",
     "stream_documents",
     "paced",
     "PAUSE",
@@ -205,11 +206,11 @@ def tag_documents(
     """
     if unit not in ("sentence", "document"):
         raise ValueError(f"unit: expected 'sentence' or 'document', got {unit!r}")
-    selection = types if isinstance(types, TypeSelection) else TypeSelection(
-        None if types is None else frozenset(types), frozenset())
+    selection = _selection(types)
     label_type = tagger.label_type
     prepared = [_flair_sentences(document, unit) for document in documents]
-    flat = [sentence for sentences, _ in prepared for sentence in sentences]
+    # only pattern types asked for (`--types email,phone`): no forward at all
+    flat = [sentence for sentences, _ in prepared for sentence in sentences] if selection.model != frozenset() else []
     if flat:
         tagger.predict(flat, mini_batch_size=mini_batch_size, label_name=label_type)
     for document, (sentences, groups) in zip(documents, prepared):
@@ -217,16 +218,39 @@ def tag_documents(
         for sentence, group in zip(sentences, groups):
             for span in sentence.get_spans(label_type):
                 label = span.get_label(label_type)
-                if not selection.keeps(label.value):
-                    continue
                 first, last = group[span.tokens[0].idx - 1], group[span.tokens[-1].idx - 1]
                 text = document.text[first.start : last.end]
                 spans.append(EntitySpan(first.start, last.end, label.value, text, round(float(label.score), 4)))
-        spans.sort(key=lambda s: s.start)
-        if selection.patterns:
-            spans = merge_spans(spans, find_pii(document.text, selection.patterns))
-        document.spans = spans
+        document.spans = sorted(spans, key=lambda s: s.start)
+        apply_types(document, selection)
     return documents
+
+
+def _selection(types: Union[TypeSelection, set[str], None]) -> TypeSelection:
+    """A plain set names model types only (the API before pattern types)."""
+    if isinstance(types, TypeSelection):
+        return types
+    return TypeSelection(None if types is None else frozenset(types), frozenset())
+
+
+def apply_types(document: Document, types: Union[TypeSelection, set[str], None]) -> Document:
+    """Keep the chosen model types of a document's spans and add the chosen pattern types, merged
+    (docs/redaction.md, sections 1-2): what :func:`tag_documents` does after the forward, also for documents
+    tagged with every type at once (the service batches requests that chose different types).
+
+    Args:
+        document: a document whose spans are all the model's spans, sorted by start.
+        types: as for :func:`tag_documents`.
+
+    Returns:
+        ``document``, its spans replaced.
+    """
+    selection = _selection(types)
+    spans = [span for span in document.spans if selection.keeps(span.type)]
+    if selection.patterns:
+        spans = merge_spans(spans, find_pii(document.text, selection.patterns))
+    document.spans = spans
+    return document
 
 
 #: What :func:`paced` yields when the input pauses: tag what has arrived.

@@ -196,3 +196,17 @@ def test_a_pipe_that_pauses_is_answered_line_by_line(names_model, command):
         process.stdout.close()
         process.stderr.close()
     assert process.returncode == 0
+
+
+def test_pattern_types_alone_run_no_forward(names_model, monkeypatch):
+    from flair_modernbert.inference import Document, load_tagger, resolve_types, tag_documents
+
+    tagger = load_tagger(names_model[0])
+    calls = []
+    real = tagger.predict
+    monkeypatch.setattr(tagger, "predict", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    text = "We met John Smith in Paris , mail john@smith.org ."
+    (document,) = tag_documents(tagger, [Document(text)], resolve_types(tagger, ["email"]))
+    assert [(s.type, s.text) for s in document.spans] == [("email", "john@smith.org")] and calls == []
+    (document,) = tag_documents(tagger, [Document(text)], resolve_types(tagger, ["email", "PER"]))
+    assert calls == [1] and {s.type for s in document.spans} <= {"email", "PER"}

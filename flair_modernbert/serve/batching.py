@@ -21,9 +21,7 @@ from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional, Sequence
 
-from flair_modernbert.inference import Document, tag_documents
-from flair_modernbert.redaction.patterns import find_pii
-from flair_modernbert.redaction.spans import merge_spans
+from flair_modernbert.inference import Document, apply_types, tag_documents
 from flair_modernbert.redaction.types import TypeSelection
 
 logger = logging.getLogger(__name__)
@@ -74,15 +72,6 @@ class _Job:
     types: Optional[TypeSelection]
     sentences: int
     future: Future = field(default_factory=Future)
-
-
-def _finish(document: Document, types: Optional[TypeSelection]) -> None:
-    """Turn a document tagged with :data:`_MODEL_ONLY` into what ``tag_documents(..., types)`` gives: the chosen
-    model types, the chosen pattern types, merged (docs/redaction.md, sections 1-2)."""
-    if types is None:
-        return
-    model = [span for span in document.spans if types.keeps(span.type)]
-    document.spans = merge_spans(model, find_pii(document.text, types.patterns)) if types.patterns else model
 
 
 class DynamicBatcher:
@@ -232,7 +221,7 @@ class DynamicBatcher:
             tag_documents(self.tagger, documents, _MODEL_ONLY, self.max_batch, self.unit)
             for job in jobs:
                 for document in job.documents:
-                    _finish(document, job.types)
+                    apply_types(document, job.types)
         sentences = sum(job.sentences for job in jobs)
         stats = self.stats
         stats.batches += 1
