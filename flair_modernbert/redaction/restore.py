@@ -72,7 +72,7 @@ class SpanMap:
         self.entity_types: dict[str, str] = {}
         self.lines: dict[int, list[dict[str, Any]]] = {}
         self.redacted: dict[int, str] = {}
-        self._matcher: Optional[tuple[int, Any, dict[str, str]]] = None
+        self._matcher: Optional[tuple[tuple, Any, dict[str, str]]] = None
 
     # ------------------------------------------------------------------------------------------- building
     def add_entity(self, placeholder: str, kind: Optional[str], text: str) -> None:
@@ -149,7 +149,8 @@ class SpanMap:
     # ------------------------------------------------------------------------------------------- matching
     def _pattern(self) -> tuple[Any, dict[str, str]]:
         """The expression that finds known placeholders and unknown ones of the template's shape."""
-        version = len(self.entities) + 1000003 * len(self.types)
+        # entities are only ever added: their count dates the cached expression, with the template and the types
+        version = (self.placeholder, tuple(self.types), len(self.entities), len(self.entity_types))
         if self._matcher is not None and self._matcher[0] == version:
             return self._matcher[1], self._matcher[2]
         grammar = load_rules()["restore"]
