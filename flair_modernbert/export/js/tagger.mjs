@@ -342,10 +342,8 @@ export class Tagger {
    * @returns {Promise<{text: string, spans: Object[]}>} the redacted text and its span records (see redactSpans)
    */
   async redact(text, options = {}) {
-    const pseudonyms =
-      options.pseudonyms ?? new Pseudonyms(options.placeholder ?? this.rules.placeholder, { joinPartial: options.joinPartial ?? true });
     const doc = typeof text === "string" ? (await this.predict([text], { types: this._selection(options.types, "all") }))[0] : text;
-    return redactSpans(doc.text, doc.spans, pseudonyms);
+    return redactDocument(doc, options.placeholder ?? this.rules.placeholder, options);
   }
 
   /**
