@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 from flair.data import Sentence
 
-from flair_modernbert.tags import Span, add_spans, spans_of, tags_from_spans
+from flair_modernbert.tags import Span, add_spans, spans_from_tags, spans_of, tags_from_spans
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ __all__ = [
     "EvaluationResult",
     "evaluate_sentences",
     "evaluate_tagger",
+    "evaluate_tags",
+    "evaluate_spans",
+    "load_split",
     "format_side_by_side",
     "evaluate_model",
 ]
@@ -227,19 +230,43 @@ def evaluate_sentences(
     Raises:
         ValueError: no sentences.
     """
+    if len(sentences) == 0:
+        raise ValueError("evaluate_sentences: no sentences to evaluate")
+    return evaluate_spans([len(s) for s in sentences], [spans_of(s, gold_label_type) for s in sentences],
+                          [spans_of(s, predicted_label_type) for s in sentences])
+
+
+def evaluate_tags(sentences: Sequence[Sentence], gold_label_type: str,
+                  predicted_tags: Sequence[Sequence[str]]) -> EvaluationResult:
+    """seqeval scores of tags predicted elsewhere (BIO or BIOES, one per token; e.g. by an exported model) against
+    the gold spans of ``sentences``.
+
+    Raises:
+        ValueError: no sentences, or a sentence and its tags differ in length.
+    """
+    if len(sentences) == 0:
+        raise ValueError("evaluate_tags: no sentences to evaluate")
+    if len(predicted_tags) != len(sentences):
+        raise ValueError(f"evaluate_tags: {len(predicted_tags)} tag sequences for {len(sentences)} sentences")
+    for index, (sentence, tags) in enumerate(zip(sentences, predicted_tags)):
+        if len(tags) != len(sentence):
+            raise ValueError(f"evaluate_tags: sentence {index + 1} has {len(sentence)} tokens but {len(tags)} tags")
+    return evaluate_spans([len(s) for s in sentences], [spans_of(s, gold_label_type) for s in sentences],
+                          [spans_from_tags(tags) for tags in predicted_tags])
+
+
+def evaluate_spans(lengths: Sequence[int], gold_spans: Sequence[Sequence[Span]],
+                   predicted_spans: Sequence[Sequence[Span]]) -> EvaluationResult:
+    """seqeval (strict, IOB2) scores of predicted against gold token spans, sentence by sentence."""
     from seqeval.metrics import classification_report
     from seqeval.scheme import IOB2
 
-    if len(sentences) == 0:
-        raise ValueError("evaluate_sentences: no sentences to evaluate")
-    gold_spans = [spans_of(s, gold_label_type) for s in sentences]
-    predicted_spans = [spans_of(s, predicted_label_type) for s in sentences]
-    gold = [tags_from_spans(len(s), spans) for s, spans in zip(sentences, gold_spans)]
-    predicted = [tags_from_spans(len(s), spans) for s, spans in zip(sentences, predicted_spans)]
+    gold = [tags_from_spans(n, spans) for n, spans in zip(lengths, gold_spans)]
+    predicted = [tags_from_spans(n, spans) for n, spans in zip(lengths, predicted_spans)]
     confusion = entity_confusion(gold_spans, predicted_spans)
     if not any(any(t != "O" for t in tags) for tags in gold + predicted):
         return EvaluationResult(_zero_scores(), _zero_scores(), {}, confusion, "no entities in gold or predictions",
-                                len(sentences))
+                                len(lengths))
     options = dict(mode="strict", scheme=IOB2, zero_division=0)
     table = classification_report(gold, predicted, output_dict=True, **options)
     report = classification_report(gold, predicted, digits=4, **options)
@@ -248,7 +275,7 @@ def evaluate_sentences(
     for name in confusion.labels:
         per_class.setdefault(name, _zero_scores())
     return EvaluationResult(_scores(table["micro avg"]), _scores(table["macro avg"]), dict(sorted(per_class.items())),
-                            confusion, report, len(sentences))
+                            confusion, report, len(lengths))
 
 
 def evaluate_tagger(
@@ -311,6 +338,41 @@ def format_side_by_side(
     return tabulate(table, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
+def load_split(corpus: Union[str, Path], overrides: Sequence[str] = (), split: str = "test") -> tuple[Any, str, list[Sentence]]:
+    """The gold sentences of one split of a corpus.
+
+    Args:
+        corpus: a recipe file (its corpus section) or a folder of column files (``text ner``, BIO).
+        overrides: ``--set`` strings for the corpus (``corpus.tag_scheme=IOB1``).
+        split: ``train``, ``dev`` or ``test``.
+
+    Returns:
+        The corpus config (its ``label_type`` names the gold labels), the corpus name and the split's sentences.
+
+    Raises:
+        FileNotFoundError: ``corpus`` does not exist.
+        ValueError: the corpus has no such split.
+    """
+    from flair_modernbert.config import load_recipe, recipe_from_dict
+    from flair_modernbert.data import load_corpus
+
+    path = Path(corpus)
+    if path.is_file():
+        cfg = load_recipe(path, overrides).corpus
+    elif path.is_dir():
+        cfg = recipe_from_dict({"corpus": {"type": "column", "path": str(path.resolve())}}, overrides,
+                               source=str(path)).corpus
+    else:
+        raise FileNotFoundError(
+            f"corpus {path} does not exist: pass a recipe file (its corpus section is used) or a folder of column files"
+        )
+    data = load_corpus(cfg)
+    sentences = getattr(data, split, None)
+    if sentences is None or len(sentences) == 0:
+        raise ValueError(f"{corpus}: the corpus has no {split} split")
+    return cfg, data.name, list(sentences)
+
+
 def evaluate_model(
     model: Union[str, Path, Any],
     corpus: Union[str, Path],
@@ -338,30 +400,14 @@ def evaluate_model(
     """
     import json
 
-    from flair_modernbert.config import load_recipe, recipe_from_dict
-    from flair_modernbert.data import load_corpus
     from flair_modernbert.tagging.loading import load_tagger
 
     tagger = load_tagger(model, trust=trust) if isinstance(model, (str, Path)) else model
-    path = Path(corpus)
-    if path.is_file():
-        cfg = load_recipe(path, overrides).corpus
-    elif path.is_dir():
-        cfg = recipe_from_dict({"corpus": {"type": "column", "path": str(path.resolve())}}, overrides,
-                               source=str(path)).corpus
-    else:
-        raise FileNotFoundError(
-            f"corpus {path} does not exist: pass a recipe file (its corpus section is used) or a folder of column files"
-        )
-    data = load_corpus(cfg)
-    sentences = getattr(data, split)
-    if sentences is None or len(sentences) == 0:
-        raise ValueError(f"{corpus}: the corpus has no {split} split")
-    sentences = list(sentences)
+    cfg, name, sentences = load_split(corpus, overrides, split)
     original = evaluate_tagger(tagger, sentences, cfg.label_type, mini_batch_size, progress=progress)
     lower = evaluate_tagger(tagger, sentences, cfg.label_type, mini_batch_size, lowercase=True, progress=progress)
     text = "\n".join([
-        f"{split} split of {data.name}: {len(sentences)} sentences, seqeval entity level (strict IOB2)",
+        f"{split} split of {name}: {len(sentences)} sentences, seqeval entity level (strict IOB2)",
         "",
         format_side_by_side(original, lower),
         "",
@@ -372,7 +418,7 @@ def evaluate_model(
     if output is not None:
         out = Path(output)
         out.mkdir(parents=True, exist_ok=True)
-        results = {"corpus": data.name, "split": split, split: original.to_dict(),
+        results = {"corpus": name, "split": split, split: original.to_dict(),
                    f"{split}_lowercased": lower.to_dict(), "micro_f1": original.micro["f1"],
                    "lowercased_micro_f1": lower.micro["f1"]}
         (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")

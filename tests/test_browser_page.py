@@ -1,23 +1,28 @@
-"""The browser page (examples/browser) in headless Chromium: Redact -> Copy -> paste the LLM's answer -> Restore.
+"""The browser page (examples/browser) in headless Chromium: Redact -> Copy -> paste the LLM's answer -> Restore,
+tagging in a Web Worker (the page answers input while a long text is tagged, with progress), WebGPU with its
+fallback to WASM, and the model files kept by the browser between visits.
 
 The page is served by examples/browser/serve.py on 127.0.0.1 with a tiny exported tagger, and driven by
-``flair_modernbert/export/js/test/browser.mjs`` (puppeteer-core), which logs every request the page makes. The
-span map must stay in the page: no request after the model has loaded, nothing stored, nothing in the URL.
+``flair_modernbert/export/js/test/browser.mjs`` (puppeteer-core), which logs every request the page and its worker
+make. The span map must stay in the page: no request after the model has loaded, nothing stored but the model's
+and vendor files in Cache Storage, nothing in the URL.
 Needs Node 20, the JavaScript module's node_modules (``npm ci`` in flair_modernbert/export/js) and Chromium;
 without them these tests are skipped, unless FLAIR_MODERNBERT_REQUIRE_JS=1 (set by .ci/run) makes that a failure.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -26,10 +31,12 @@ from flair_modernbert.export import export_tagger
 from flair_modernbert.export.folder import JS_DIR
 from flair_modernbert.inference import Document, load_tagger, redact, resolve_types, tag_documents
 from flair_modernbert.redaction.rules import load_rules
+from flair_modernbert.segmentation import sentences as split_sentences
 
 from conftest import require_js
 
 ROOT = Path(__file__).parent.parent
+PAGE = ROOT / "examples" / "browser"
 DRIVER = JS_DIR / "test" / "browser.mjs"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium")
 
@@ -62,15 +69,32 @@ def random_export(bpe_modernbert_dir, make_random_tagger, tmp_path_factory):
     return tagger, folder
 
 
-@contextmanager
-def serving(export: Path) -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
-    """examples/browser/serve.py on 127.0.0.1 (a free port); yields its URL and the log of what it was asked:
-    (method, path, status) per request."""
-    sys.path.insert(0, str(ROOT / "examples" / "browser"))
+def serve_module() -> Any:
+    """examples/browser/serve.py as a module."""
+    sys.path.insert(0, str(PAGE))
     try:
         import serve
     finally:
         sys.path.pop(0)
+    return serve
+
+
+def served_file(export: Path, path: str) -> Optional[Path]:
+    """The file serve.py answers ``path`` with under /model/ or /vendor/ (None for other paths)."""
+    modules = serve_module().find_node_modules(export)
+    routes = (("/model/", export), ("/vendor/transformers/", modules / "@huggingface" / "transformers" / "dist"),
+              ("/vendor/ort/", modules / "onnxruntime-web" / "dist"))
+    for prefix, folder in routes:
+        if path.startswith(prefix):
+            return folder / path[len(prefix):]
+    return None
+
+
+@contextmanager
+def serving(export: Path) -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
+    """examples/browser/serve.py on 127.0.0.1 (a free port); yields its URL and the log of what it was asked:
+    (method, path, status) per request."""
+    serve = serve_module()
     server = serve.make_server(export, port=0)
     assert server.server_address[0] == "127.0.0.1"
     log: list[tuple[str, str, str]] = []
@@ -90,17 +114,20 @@ def serving(export: Path) -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
         server.server_close()
 
 
-def drive(node: str, url: str, text: str, folder: Path) -> dict[str, Any]:
-    """The driver's round trip on ``text``; its JSON (see browser.mjs)."""
-    run = subprocess.run([node, str(DRIVER), url, str(folder / "page.png"), CHROMIUM, str(folder / "profile")],
-                         input=text.encode("utf-8"), capture_output=True, timeout=300)
+def drive(node: str, url: str, text: str, folder: Path, check: str = "round-trip", webgpu: bool = False,
+          profile: Optional[Path] = None, name: str = "page") -> dict[str, Any]:
+    """The driver's ``check`` with ``text`` on stdin (default: the round trip); its JSON (see browser.mjs)."""
+    command = [node, str(DRIVER), url, str(folder / f"{name}.png"), CHROMIUM, str(profile or folder / "profile"),
+               "--check", check, *(["--webgpu"] if webgpu else [])]
+    run = subprocess.run(command, input=text.encode("utf-8"), capture_output=True, timeout=420)
     assert run.returncode == 0, run.stdout.decode()[-3000:] + run.stderr.decode()[-3000:]
     return json.loads(run.stdout.decode().strip().splitlines()[-1])
 
 
-def assert_nothing_leaves(page: dict[str, Any], url: str, server_log: list, secrets: list[str]) -> None:
+def assert_nothing_leaves(page: dict[str, Any], url: str, server_log: list, secrets: list[str], export: Path) -> None:
     """Every request went to the page's own origin and was a plain GET of a file; none after the model had loaded
-    (or only static files); no URL, header or body holds a secret; nothing stored, the URL unchanged."""
+    (or only static files); no URL, header or body holds a secret; nothing stored but files the server serves under
+    /model/ and /vendor/ (Transformers.js' Cache Storage: byte for byte those files), the URL unchanged."""
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     requests = page["requests"]
     assert requests, "the driver saw no requests"
@@ -123,8 +150,15 @@ def assert_nothing_leaves(page: dict[str, Any], url: str, server_log: list, secr
     for _, path, _ in server_log:
         assert not any(secret in unquote(path) for secret in secrets), path
     storage = page["storage"]
-    assert storage["localStorage"] == storage["sessionStorage"] == storage["caches"] == storage["indexedDB"] == []
+    assert storage["localStorage"] == storage["sessionStorage"] == storage["indexedDB"] == []
     assert storage["cookies"] == "" and storage["url"] == url
+    for entry in storage["caches"]:
+        where = urlsplit(entry["url"])
+        assert f"{where.scheme}://{where.netloc}" == origin and not where.query, entry
+        served = served_file(export, unquote(where.path))
+        assert served is not None and served.is_file(), entry  # a model or vendor file, nothing else
+        digest = hashlib.sha256(served.read_bytes()).hexdigest()
+        assert (entry["bytes"], entry["sha256"]) == (served.stat().st_size, digest), entry
     assert page["problems"] == []
 
 
@@ -163,7 +197,7 @@ def test_redact_copy_paste_restore_round_trip_keeps_the_map_in_the_page(browser_
     assert reply["unknown"] == ["[PER_99]"]
 
     map_text = json.dumps([[row["text"], row["placeholder"]] for row in page["spans"]], ensure_ascii=False)
-    assert_nothing_leaves(page, url, server_log, [text, *text.splitlines(), *secrets, map_text])
+    assert_nothing_leaves(page, url, server_log, [text, *text.splitlines(), *secrets, map_text], folder)
     assert (tmp_path / "page.png").stat().st_size > 10_000
 
 
@@ -177,11 +211,212 @@ def test_browser_example_redacts_in_headless_chromium(browser_node, random_expor
         page = drive(browser_node, url, text, tmp_path)
     (document,) = tag_documents(tagger, [Document(text)], types=resolve_types(tagger, None, default="all"))
     redacted, span_map = redact(document)
+    # the model runs in the page's worker, on WASM; the old global is gone, flairPage says where it runs
+    assert {key: page["about"][key] for key in ("device", "dtype", "fallback", "flairTagger", "deviceChoice")} == {
+        "device": "wasm", "dtype": "fp32", "fallback": None, "flairTagger": False, "deviceChoice": "wasm"}
+    assert page["about"]["deviceNote"] == "Running on WASM." and "on WASM" in page["about"]["status"]
     assert page["redacted"] == redacted
     assert [(row["text"], row["type"], row["placeholder"]) for row in page["spans"]] == [
         (record["text"], record["type"], record["placeholder"]) for record in span_map]
     assert page["highlighted"] == [span.text for span in document.spans]
     assert len(span_map) >= 3
     assert page["answers"][0]["restored"] == text and page["answers"][0]["unknown"] == []
-    assert_nothing_leaves(page, url, server_log, [text, *(record["text"] for record in span_map if len(record["text"]) > 3)])
+    assert_nothing_leaves(page, url, server_log, [text, *(record["text"] for record in span_map if len(record["text"]) > 3)],
+                          folder)
     assert (tmp_path / "page.png").stat().st_size > 10_000
+
+
+# ------------------------------------------------------------------------------------------------ worker, progress
+def long_text(sentences: int, seed: int = 0) -> str:
+    """One document of many short sentences (4 to 14 words each)."""
+    rng = random.Random(seed)
+    words = "Jane Doe moved from Paris to Berlin in 2019 and met John Smith at Google on Monday".split()
+    return " ".join(" ".join(rng.choice(words) for _ in range(rng.randint(4, 14))) + " ." for _ in range(sentences))
+
+
+def test_page_answers_input_while_the_worker_tags_a_long_text(browser_node, random_export, tmp_path):
+    """A text of 1,500 sentences is tagged in the page's Web Worker (several seconds on WASM): meanwhile the main
+    thread answers every key pressed in the text field within 250 ms (the same probe measures ~600 ms while the
+    main thread is blocked on purpose), the progress bar advances chunk by chunk and ends at its maximum, and the
+    redaction equals Python's (the chunks give the scores of one call)."""
+    tagger, folder = random_export
+    text = long_text(1500)
+    with serving(folder) as (url, server_log):
+        page = drive(browser_node, url, text, tmp_path, check="long")
+
+    assert page["control"]["delay"] >= 300, page["control"]  # the probe sees a blocked main thread
+    probes = page["probes"]
+    total = len(split_sentences(text))
+    tagging = [probe for probe, bar in zip(probes, page["progress"]) if bar["hidden"] or bar["value"] < total]
+    assert len(tagging) >= 3, (page["ms"], page["progress"])  # long enough to probe it several times
+    # (after the last chunk the page builds the result's table on its main thread: those probes are not counted)
+    assert max(probe["delay"] for probe in tagging) <= 250, probes
+
+    shown = [bar for bar in page["progress"] if not bar["hidden"]]
+    values = [bar["value"] for bar in shown]
+    assert all(bar["max"] == total for bar in shown) and values == sorted(values), page["progress"]
+    assert len({value for value in values if 0 < value < total}) >= 3, values  # it advanced, chunk by chunk
+    final = page["final"]
+    assert (final["value"], final["max"], final["hidden"]) == (total, total, False)
+    assert final["text"] == f"{total:,} of {total:,} sentences"
+
+    (document,) = tag_documents(tagger, [Document(text)], types=resolve_types(tagger, None, default="all"))
+    redacted, span_map = redact(document)
+    assert page["redacted"] == redacted and page["spanCount"] == len(document.spans)
+    assert_nothing_leaves(page, url, server_log, [text, text[:200]], folder)
+
+
+def test_chunks_give_the_emissions_of_one_call_with_context(node, bpe_modernbert_dir, make_random_tagger, tmp_path):
+    """The worker's chunks of sentences (examples/browser/chunks.mjs) carry the neighbouring sentences their FLERT
+    context reads: for a tagger with 4 words of context, over documents of one-word and longer sentences, every
+    chunk size gives the emission scores and tags of one tagger.emissions call."""
+    tagger = make_random_tagger(bpe_modernbert_dir, layers="-1", subtoken_pooling="first", use_context=4)
+    folder = tmp_path / "export"
+    export_tagger(tagger, folder)
+    rng = random.Random(1)
+    words = "Jane Doe moved from Paris to Berlin and met John Smith at Google".split()
+    documents = [[[rng.choice(words) for _ in range(rng.choice([1, 1, 2, 5, 9]))] for _ in range(count)]
+                 for count in (17, 1, 6, 0, 11)]
+    script = """
+        import { loadTagger } from %s;
+        import { emissionsInChunks } from %s;
+        const documents = JSON.parse(process.argv[1]).map((doc) => doc.map((words) => words.map((text) => ({ text }))));
+        const tagger = await loadTagger(%s);
+        const whole = await tagger.emissions(documents);
+        const tags = (scores) => scores.map((doc) => doc.map((sentence) => tagger.decode(sentence).tags));
+        const out = [];
+        for (const size of [1, 2, 3, 7, 32]) {
+          const reports = [];
+          const chunked = await emissionsInChunks(tagger.emissions.bind(tagger), documents,
+            { size, context: tagger.config.context.length, onProgress: (done, total) => reports.push([done, total]) });
+          let diff = 0;
+          whole.forEach((doc, d) => doc.forEach((sentence, s) => sentence.forEach((word, w) => word.forEach((x, t) => {
+            diff = Math.max(diff, Math.abs(x - chunked[d][s][w][t]));
+          }))));
+          const shape = JSON.stringify(chunked.map((doc) => doc.map((sentence) => sentence.length)));
+          const sameTags = JSON.stringify(tags(chunked)) === JSON.stringify(tags(whole));
+          out.push({ size, diff, shape, sameTags, reports });
+        }
+        process.stdout.write(JSON.stringify({ context: tagger.config.context.length,
+          shape: JSON.stringify(whole.map((doc) => doc.map((sentence) => sentence.length))), out }));
+    """ % (json.dumps((folder / "tagger.mjs").as_uri()), json.dumps((PAGE / "chunks.mjs").as_uri()),
+           json.dumps(str(folder)))
+    run = subprocess.run([node, "--input-type=module", "-e", script, json.dumps(documents)], capture_output=True,
+                         timeout=300, cwd=folder)
+    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    result = json.loads(run.stdout)
+    assert result["context"] == 4 and [row["size"] for row in result["out"]] == [1, 2, 3, 7, 32]
+    total = sum(len(doc) for doc in documents)
+    for row in result["out"]:
+        assert row["shape"] == result["shape"] and row["sameTags"] and row["diff"] < 1e-5, row
+        # one report per chunk, the last one complete; no reports when everything fits one chunk
+        chunks = -(-total // row["size"])
+        expected = [] if chunks == 1 else [[min(total, k * row["size"]), total] for k in range(1, chunks + 1)]
+        assert row["reports"] == expected, row
+
+
+# ------------------------------------------------------------------------------------------------ WebGPU, caching
+PREDICT_TEXTS = [
+    "Jane Doe moved from Paris to Berlin in 2019 . She met @jdoe at Google !",
+    "Zoë Ðoe 👩‍👩‍👧 said: Köln ? John Smith lives in New York .",
+    "We met John Smith in Paris . Please call John Smith today .",
+]
+
+
+@pytest.fixture(scope="module")
+def visits(browser_node, random_export, tmp_path_factory) -> dict[str, Any]:
+    """Three visits of ``?device=webgpu`` in one browser profile, each with the server's log of its requests:
+    ``webgpu`` (Chromium started with --enable-unsafe-webgpu: a WebGPU adapter, SwiftShader's where there is no
+    GPU), ``fallback`` (started without it: no adapter; the model files come from the first visit), ``changed``
+    (after model.onnx was written again: its ETag changed)."""
+    _, folder = random_export
+    base = tmp_path_factory.mktemp("visits")
+    payload = json.dumps({"texts": PREDICT_TEXTS, "options": {}})
+    found: dict[str, Any] = {}
+    with serving(folder) as (url, server_log):
+        page_url = url + "?device=webgpu"
+        plan = (("webgpu", "predict", True), ("fallback", "predict", False), ("changed", "load", False))
+        for name, check, webgpu in plan:
+            if name == "changed":
+                onnx = folder / "onnx" / "model.onnx"
+                onnx.write_bytes(onnx.read_bytes())  # the same bytes, a new file: the page cannot know they are equal
+            before = len(server_log)
+            page = drive(browser_node, page_url, payload, base, check=check, webgpu=webgpu, profile=base / "profile",
+                         name=name)
+            found[name] = {"page": page, "log": server_log[before:], "url": page_url}
+    return found
+
+
+def python_documents(tagger: Any) -> list[dict[str, Any]]:
+    """What ``flair-modernbert predict`` prints for PREDICT_TEXTS."""
+    return [document.to_json() for document in tag_documents(tagger, [Document(text) for text in PREDICT_TEXTS])]
+
+
+def assert_same_predictions(page: dict[str, Any], tagger: Any, score_tolerance: float) -> float:
+    """The page's flairPage.predict documents are Python's: texts and spans (offsets, types, texts) equal, scores
+    within ``score_tolerance``; returns the largest score difference."""
+    expected = python_documents(tagger)
+    got = page["documents"]
+    assert [doc["text"] for doc in got] == PREDICT_TEXTS
+    key = lambda span: (span["start"], span["end"], span["type"], span["text"])  # noqa: E731
+    keys = lambda docs: [[key(span) for span in doc["spans"]] for doc in docs]  # noqa: E731
+    assert keys(got) == keys(expected)
+    assert sum(len(doc["spans"]) for doc in expected) >= 5
+    diff = max(abs(a["score"] - b["score"]) for x, y in zip(got, expected) for a, b in zip(x["spans"], y["spans"]))
+    assert diff <= score_tolerance, diff
+    return diff
+
+
+def test_webgpu_runs_the_model_where_chromium_offers_an_adapter(visits, random_export):
+    """With --enable-unsafe-webgpu headless Chromium offers a WebGPU adapter (SwiftShader on a machine without a
+    GPU); ?device=webgpu then runs the graph on it, the page says so, and its predictions are Python's (span scores
+    within 1e-4: float32 on another backend, rounded to 4 decimals). Where Chromium offers no adapter at all, this
+    test says so and skips; the fallback test below still runs."""
+    tagger, folder = random_export
+    visit = visits["webgpu"]
+    page = visit["page"]
+    if page["about"]["adapter"] is None:
+        pytest.skip(f"headless Chromium offers no WebGPU adapter on this machine ({page['about']['fallback']}); "
+                    "the WASM fallback is tested below")
+    about = page["about"]
+    # an adapter exists: ONNX Runtime's WebGPU backend must run the graph on it, not fall back
+    assert about["fallback"] is None, f"WebGPU adapter {about['adapter']} but the tagger fell back: {about['fallback']}"
+    assert (about["device"], about["deviceChoice"], about["deviceNote"]) == ("webgpu", "webgpu", "Running on WebGPU.")
+    assert "on WebGPU" in about["status"]
+    assert_same_predictions(page, tagger, score_tolerance=1e-4)
+    assert_nothing_leaves(page, visit["url"], visit["log"], PREDICT_TEXTS, folder)
+
+
+def test_without_webgpu_the_page_falls_back_to_wasm_and_says_why(visits, random_export):
+    """Chromium without a WebGPU adapter: ?device=webgpu loads the model on WASM, logs a console warning naming the
+    reason and "running on WASM", shows it next to the device choice, and predicts what Python predicts."""
+    tagger, folder = random_export
+    visit = visits["fallback"]
+    page = visit["page"]
+    about = page["about"]
+    assert about["adapter"] is None
+    reason = "no WebGPU adapter (navigator.gpu.requestAdapter() gave none)"
+    assert (about["device"], about["fallback"], about["deviceChoice"]) == ("wasm", reason, "webgpu")
+    assert about["deviceNote"] == f"{reason}; running on WASM."
+    assert ["warn", f"flair-modernbert: {reason}; running on WASM instead"] in page["console"], page["console"]
+    assert_same_predictions(page, tagger, score_tolerance=1e-4)
+    assert_nothing_leaves(page, visit["url"], visit["log"], PREDICT_TEXTS, folder)
+
+
+def test_model_files_are_kept_by_the_browser_between_visits(visits, random_export):
+    """The first visit downloads the model (200); the second, in the same browser profile, loads it from Cache
+    Storage: the server is only asked whether model.onnx changed (If-None-Match, answered 304 without a body),
+    never sends it again, and Cache Storage holds exactly the served files. A model written again is downloaded
+    again on the next visit."""
+    _, folder = random_export
+    onnx = "/model/onnx/model.onnx"
+    first, second, changed = (visits[name] for name in ("webgpu", "fallback", "changed"))
+    assert (("GET", onnx, "200") in first["log"]), first["log"]
+    assert [code for _, path, code in second["log"] if path == onnx] == ["304"], second["log"]
+    asked = [request for request in second["page"]["requests"] if urlsplit(request["url"]).path == onnx]
+    assert asked and all("if-none-match" in {name.lower() for name in request["headers"]} for request in asked), asked
+    cached = {urlsplit(entry["url"]).path for entry in second["page"]["storage"]["caches"]}
+    assert {onnx, "/model/tokenizer.json", "/model/config.json"} <= cached, cached  # checked byte for byte above
+    assert ("GET", onnx, "200") in changed["log"], changed["log"]
+    assert changed["page"]["about"]["device"] == "wasm" and changed["page"]["problems"] == []
+    assert_nothing_leaves(changed["page"], changed["url"], changed["log"], PREDICT_TEXTS, folder)

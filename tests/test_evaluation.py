@@ -11,6 +11,7 @@ from flair_modernbert.evaluation import (
     entity_confusion,
     evaluate_sentences,
     evaluate_tagger,
+    evaluate_tags,
     format_side_by_side,
     lowercase_copy,
 )
@@ -135,3 +136,19 @@ def test_evaluate_tagger_scores_its_predictions_and_cleans_up(tiny_tagger):
     lower = evaluate_tagger(tiny_tagger, sentences, lowercase=True, progress=False)
     assert lower.micro == result.micro  # the bias decides, whatever the case
     assert sentences[0][0].text == "John"
+
+
+def test_tags_predicted_elsewhere_score_as_the_same_spans_would():
+    """evaluate_tags (tags from an exported model, BIOES or BIO) = evaluate_sentences on the same spans."""
+    sentences = _example()
+    tags = [["B-PER", "E-PER", "O", "O", "S-LOC"], ["B-PER", "I-PER", "O", "O", "O", "O"], ["O", "O"]]
+    result = evaluate_tags(sentences, "ner", tags)
+    reference = evaluate_sentences(sentences, "ner", "predicted")
+    assert result.micro == pytest.approx(reference.micro) and result.micro["f1"] == pytest.approx(4 / 7)
+    assert result.per_class == reference.per_class and result.confusion.to_dict() == reference.confusion.to_dict()
+    bio = [["B-PER", "I-PER", "O", "O", "B-LOC"], ["B-PER", "I-PER", "O", "O", "O", "O"], ["O", "O"]]
+    assert evaluate_tags(sentences, "ner", bio).micro == pytest.approx(reference.micro)
+    with pytest.raises(ValueError, match="sentence 2 has 6 tokens but 5 tags"):
+        evaluate_tags(sentences, "ner", [tags[0], tags[1][:5], tags[2]])
+    with pytest.raises(ValueError, match="2 tag sequences for 3 sentences"):
+        evaluate_tags(sentences, "ner", tags[:2])

@@ -1,31 +1,51 @@
-// The redaction page: load an exported tagger (default /model/, or ?model=/path/), redact pasted text, restore the
-// LLM's answer. The span map lives in this module's memory only: never in storage, the URL or a request.
-import { env } from "@huggingface/transformers";
+// The redaction page: load an exported tagger (default /model/, or ?model=/path/) in a Web Worker (worker.mjs), redact
+// pasted text, restore the LLM's answer. Tagging runs in the worker, so the page answers input while a long text is
+// tagged, with a progress bar for texts of many sentences. ?device=webgpu (or the page's device choice) runs the model
+// on WebGPU where the browser offers it, else on WASM with the reason shown; ?dtype= picks the model file.
+// The span map lives in this module's memory only (a restore hands it to the worker's memory for that call): never in
+// storage, the URL or a request. Only the model's and vendor files go to Cache Storage (worker.mjs).
+import { TaggerWorker } from "./client.mjs";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const modelPath = params.get("model") ?? "./model/";
-// ONNX Runtime Web's WASM files from this server (the default would fetch them from a CDN)
-env.backends.onnx.wasm.wasmPaths = {
-  mjs: new URL("./vendor/ort/ort-wasm-simd-threaded.asyncify.mjs", location.href).href,
-  wasm: new URL("./vendor/ort/ort-wasm-simd-threaded.asyncify.wasm", location.href).href,
-};
+const dtype = params.get("dtype") ?? "fp32";
+const DEVICES = { wasm: "WASM", webgpu: "WebGPU" };
 
 /** The last redaction ({text, spans}): what Restore puts back. Only this module holds it. */
 let spanMap = null;
+/** The worker that runs the model, and what it loaded. */
+let worker = null;
+let loaded = null;
 
 const status = (text, state = "ready") => {
   $("status").textContent = text;
   $("status").dataset.state = state;
 };
 
+/** The import map of this page, its addresses made absolute: the worker resolves tagger.mjs's imports with it. */
+function importMap() {
+  const map = JSON.parse(document.querySelector('script[type="importmap"]')?.textContent ?? "{}");
+  return Object.fromEntries(Object.entries(map.imports ?? {}).map(([name, url]) => [name, new URL(url, document.baseURI).href]));
+}
+
+/** Show how far the worker has got with a long text (hidden for texts of one chunk). */
+function progress(done, total) {
+  $("progress").max = total;
+  $("progress").value = done;
+  $("progress-text").textContent = `${done.toLocaleString("en")} of ${total.toLocaleString("en")} sentences`;
+  $("progress-line").hidden = false;
+}
+
+/** One checkbox per type, all on (a type that was there before keeps its state: the model was loaded again). */
 function checkboxes(container, kinds) {
-  for (const kind of kinds) {
+  const before = new Map([...container.querySelectorAll("input")].map((box) => [box.value, box.checked]));
+  container.replaceChildren(...kinds.map((kind) => {
     const label = document.createElement("label");
-    const box = Object.assign(document.createElement("input"), { type: "checkbox", value: kind, checked: true });
+    const box = Object.assign(document.createElement("input"), { type: "checkbox", value: kind, checked: before.get(kind) ?? true });
     label.append(box, " ", kind);
-    container.append(label);
-  }
+    return label;
+  }));
   container.closest(".group").hidden = !kinds.length;
 }
 
@@ -71,18 +91,63 @@ async function copy(node, note) {
   }
 }
 
-async function main() {
-  const { loadTagger } = await import(new URL("tagger.mjs", new URL(modelPath, location.href)).href);
-  const started = performance.now();
-  const tagger = await loadTagger(modelPath, { dtype: params.get("dtype") ?? "fp32" });
-  const modelTypes = tagger.types;
-  const patternTypes = tagger.patternTypes.filter((kind) => !modelTypes.includes(kind));
-  checkboxes($("model-types"), modelTypes);
-  checkboxes($("pattern-types"), patternTypes);
-  window.flairTagger = tagger; // for scripts: await flairTagger.predict(["text"])
-  status(`Model loaded in ${((performance.now() - started) / 1000).toFixed(1)} s: ${modelTypes.join(", ")}` +
-    (patternTypes.length ? `; patterns: ${patternTypes.join(", ")}.` : "."));
+/** Load the model on `device` in a fresh worker (a previous one is stopped) and publish window.flairPage. */
+async function load(device) {
+  worker?.terminate();
+  delete window.flairPage;
+  loaded = null;
+  $("redact").disabled = true;
+  $("restore").disabled = true;
+  $("device").value = device;
+  $("device-note").textContent = "";
+  delete $("device-note").dataset.fallback;
+  status(`Loading the model on ${DEVICES[device] ?? device}…`, "loading");
+  const model = new URL(modelPath, location.href).href;
+  const own = new TaggerWorker();
+  worker = own;
+  let info;
+  try {
+    info = await own.call("load", { model, dtype, device, imports: importMap() });
+  } finally {
+    if (worker !== own) return; // another device was chosen meanwhile: that load reports
+  }
+  loaded = info;
+  checkboxes($("model-types"), info.types);
+  checkboxes($("pattern-types"), info.patternTypes.filter((kind) => !info.types.includes(kind)));
+  const name = DEVICES[info.device] ?? info.device;
+  $("device-note").textContent = info.fallback ? `${info.fallback}; running on ${name}.` : `Running on ${name}.`;
+  if (info.fallback) $("device-note").dataset.fallback = "";
+  // for scripts and benchmarks: the same answers as the tagger's, computed in the worker
+  window.flairPage = Object.freeze({
+    device: info.device,
+    dtype: info.dtype,
+    fallback: info.fallback,
+    /** tagger.predict(texts, options) */
+    predict: (texts, options = {}) => own.call("predict", { texts, options }),
+    /** tags per word of pre-split sentences of one document (string[][] -> string[][]) */
+    tags: (sentences) => own.call("tags", { sentences }),
+  });
+  const patterns = info.patternTypes.filter((kind) => !info.types.includes(kind));
+  status(`Model loaded in ${info.seconds.toFixed(1)} s on ${name}: ${info.types.join(", ")}` +
+    (patterns.length ? `; patterns: ${patterns.join(", ")}.` : "."));
   $("redact").disabled = false;
+  $("restore").disabled = !spanMap;
+}
+
+function start(device) {
+  load(device).catch((error) =>
+    status(`Could not load the model from ${modelPath} on ${DEVICES[device] ?? device}: ${error.message}`, "error"));
+}
+
+function main() {
+  const requested = params.get("device") ?? "wasm";
+  $("device").addEventListener("change", () => {
+    // keep the choice in the address (no text ever goes there), so that a reload keeps it
+    const url = new URL(location.href);
+    url.searchParams.set("device", $("device").value);
+    history.replaceState(null, "", url);
+    start($("device").value);
+  });
 
   $("redact").addEventListener("click", async () => {
     const chosen = [...$("types").querySelectorAll("input:checked")].map((box) => box.value);
@@ -91,15 +156,15 @@ async function main() {
       return;
     }
     $("redact").disabled = true;
+    $("device").disabled = true;
+    $("progress-line").hidden = true;
     status("Redacting…", "busy");
     try {
       const text = $("input").value;
       const t0 = performance.now();
-      // every type, for the highlight (kept ones too); with some types off, redact tags again for just the
-      // chosen ones, as spans of other types merged into them would otherwise change their extent
-      const [doc] = await tagger.predict([text], { types: "all" });
-      const all = chosen.length === modelTypes.length + patternTypes.length;
-      const result = await tagger.redact(all ? doc : text, { types: chosen });
+      const all = chosen.length === $("types").querySelectorAll("input").length;
+      const { doc, result } = await worker.call("redact", { text, types: chosen, all }, progress);
+      if (!$("progress-line").hidden) progress($("progress").max, $("progress").max);
       spanMap = result;
       const placeholderOf = (span) =>
         result.spans.find((record) => record.start <= span.start && span.end <= record.end)?.placeholder;
@@ -120,14 +185,15 @@ async function main() {
     } catch (error) {
       status(`Error: ${error.message}`, "error");
     } finally {
-      $("redact").disabled = false;
+      $("redact").disabled = !loaded;
+      $("device").disabled = false;
     }
   });
 
   $("restore").addEventListener("click", async () => {
     if (!spanMap) return;
     try {
-      const { text, unknown } = await tagger.restore($("answer").value, spanMap);
+      const { text, unknown } = await worker.call("restore", { text: $("answer").value, mapping: spanMap });
       $("restored").textContent = text;
       $("copied-restored").textContent = "";
       $("unknown").replaceChildren(...unknown.map((name) => Object.assign(document.createElement("li"), { textContent: name })));
@@ -142,6 +208,7 @@ async function main() {
 
   $("copy").addEventListener("click", () => copy($("redacted"), $("copied")));
   $("copy-restored").addEventListener("click", () => copy($("restored"), $("copied-restored")));
+  start(requested); // a device this page does not list is tried too: the tagger says why it falls back
 }
 
-main().catch((error) => status(`Could not load the model from ${modelPath}: ${error.message}`, "error"));
+main();

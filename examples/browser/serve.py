@@ -5,8 +5,10 @@
 ``OUT`` is a folder written by ``flair-modernbert export``. The page (this folder) is served at ``/``, the export at
 ``/model/``, Transformers.js at ``/vendor/transformers/`` and ONNX Runtime Web's WASM files at ``/vendor/ort/``
 (both from ``OUT/node_modules`` or the installed JavaScript module's ``node_modules``). Responses carry the
-cross-origin isolation headers, so ONNX Runtime can run WASM threads. Nothing is fetched from other hosts, and
-text typed into the page never leaves the browser.
+cross-origin isolation headers, so ONNX Runtime can run WASM threads, and ``Cache-Control: no-cache`` with an
+``ETag``: the browser may keep the files but asks before it uses them again, and an unchanged file costs a 304
+without a body (the page itself keeps the model in Cache Storage and revalidates it the same way). Nothing is
+fetched from other hosts, and text typed into the page never leaves the browser.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import argparse
 import mimetypes
 import sys
 from functools import partial
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 from urllib.parse import unquote, urlsplit
 
 HERE = Path(__file__).resolve().parent
@@ -41,9 +44,10 @@ def find_node_modules(export: Path) -> Path:
 
 
 class Handler(SimpleHTTPRequestHandler):
-    """Static files from a few folders by URL prefix, with isolation headers and no caching."""
+    """Static files from a few folders by URL prefix, with isolation headers and revalidated caching."""
 
     routes: dict[str, Path] = {}
+    etag: Optional[str] = None
 
     def translate_path(self, path: str) -> str:
         url = unquote(urlsplit(path).path)
@@ -56,10 +60,26 @@ class Handler(SimpleHTTPRequestHandler):
                 return str(folder / "__outside__")
         return str(HERE / "__missing__")
 
+    def send_head(self) -> Any:
+        # an ETag from the file's modification time and size: a file exported again gets a new one, whatever its time
+        path = Path(self.translate_path(self.path))
+        self.etag = None
+        if path.is_file():
+            stat = path.stat()
+            self.etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+            if self.etag in (tag.strip() for tag in self.headers.get("If-None-Match", "").split(",")):
+                self.send_response(HTTPStatus.NOT_MODIFIED)
+                self.end_headers()
+                return None
+        return super().send_head()
+
     def end_headers(self) -> None:
         self.send_header("Cross-Origin-Opener-Policy", "same-origin")
         self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
-        self.send_header("Cache-Control", "no-store")
+        # the browser may keep a file, but must ask (If-None-Match -> 304) before using it again
+        self.send_header("Cache-Control", "no-cache")
+        if self.etag:
+            self.send_header("ETag", self.etag)
         super().end_headers()
 
     def guess_type(self, path: str) -> str:

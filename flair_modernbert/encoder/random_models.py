@@ -149,6 +149,7 @@ def build_random_modernbert(
     seed: int = 0,
     vocab_size: Optional[int] = None,
     model_max_length: int = 8192,
+    embedding_rows: Optional[int] = None,
     **config_overrides: Any,
 ) -> Path:
     """Build and save a random-weight ModernBERT model with its tokenizer.
@@ -159,6 +160,9 @@ def build_random_modernbert(
         seed: seeds the weight initialisation.
         vocab_size: BPE vocabulary size; 4096 for ``tiny``, 8192 otherwise.
         model_max_length: the tokenizer's ``model_max_length`` (ModernBERT: 8192).
+        embedding_rows: rows of the token embedding matrix (``config.vocab_size``), at least the tokenizer's
+            size; the real ModernBERT's 50,368 gives files and embedding lookups of the real size. Default: the
+            tokenizer's size rounded up to a multiple of 64.
         **config_overrides: any ``ModernBertConfig`` field, e.g. ``num_hidden_layers=2``.
 
     Returns:
@@ -174,8 +178,13 @@ def build_random_modernbert(
         vocab_size=vocab_size or (4096 if size == "tiny" else 8192), model_max_length=model_max_length
     )
     shape = {**MODEL_SIZES[size], **config_overrides}
+    rows = ((len(tokenizer) + 63) // 64) * 64
+    if embedding_rows is not None:
+        if embedding_rows < len(tokenizer):
+            raise ValueError(f"embedding_rows={embedding_rows} is smaller than the tokenizer's {len(tokenizer)} tokens")
+        rows = embedding_rows
     config = ModernBertConfig(
-        vocab_size=((len(tokenizer) + 63) // 64) * 64,
+        vocab_size=rows,
         pad_token_id=tokenizer.pad_token_id,
         cls_token_id=tokenizer.cls_token_id,
         sep_token_id=tokenizer.sep_token_id,

@@ -1,23 +1,35 @@
-"""Export benchmark: file sizes fp32/fp16/int8/q4, agreement with fp32 on WNUT-17 test, latency in Node and Chromium.
+"""Export benchmark: file size, agreement with fp32, test F1 and latency per dtype, in Node and headless Chromium.
 
-    python -m flair_modernbert.export.benchmark --data ../shared/data/wnut17/emerging.test.annotated \\
-        --size base --output runs/export-bench [--quantize fp16,int8,q4] [--skip-browser] [--skip-timing]
+Random-weight ModernBERT (size and speed; real shapes, untrained head)::
 
-Builds a random-weight ModernBERT of the given size (a byte-level BPE tokenizer trained on the shipped WNUT-17
-sample, 8,192 tokens) with an untrained CRF tagger whose head and transitions are random, so it predicts many
-different tags (agreement on a mostly-O tagger would say little); exports it with ``--quantize`` (all of fp16,
-int8 and q4 by default); then
+    python -m flair_modernbert.export.benchmark --data ../shared/data/wnut17/emerging.test.annotated \
+        --size base --output runs/export-bench-base [--quantize fp16,int8,q4] [--skip-browser] [--skip-timing]
 
-1. sizes of ``onnx/model.onnx`` and of each quantized copy (``model_fp16.onnx``, ``model_quantized.onnx``,
-   ``model_q4.onnx``);
-2. tag agreement of each quantized graph with the fp32 graph on every word of the test file (and span-level F1 of
-   its spans against fp32 spans), all run by the JavaScript module in Node;
-3. latency per 100-word text (the test file's words cut into texts of 100 words, sentences split as predict
-   does), median over the texts after a warm-up, in Node (onnxruntime-node) and in headless Chromium (WASM,
-   through the example page), for every dtype.
+A trained tagger (quality as well)::
 
-Prints a Markdown table and writes ``results.json`` in the output folder. Timings depend on the machine and on
-what else runs on it; the numbers in docs/export.md say how they were taken.
+    python -m flair_modernbert.export.benchmark --tagger runs/wnut17-minilm --corpus recipes/wnut17-minilm-crf.yaml \
+        --output runs/export-bench-minilm [--webgpu]
+
+Without ``--tagger`` it builds a random-weight ModernBERT of ``--size`` with the real model's configuration and a
+token embedding matrix of ``--vocab-rows`` rows (50,368, ModernBERT's; the tokenizer itself is a small byte-level
+BPE trained on the shipped WNUT-17 sample) under an untrained CRF whose head and transitions are random, so it
+predicts many different tags (agreement on a mostly-O tagger would say little). With ``--tagger`` it takes that
+trained tagger and the gold sentences of ``--split`` of ``--corpus``. Either is exported with ``--quantize`` (all of
+fp16, int8 and q4 by default), then, per Transformers.js dtype (fp32, fp16, q8, q4):
+
+1. the size of its ONNX file;
+2. tag agreement with the fp32 graph on every word of the sentences (JavaScript module, Node);
+3. with ``--tagger``: seqeval micro F1 (strict, IOB2) of the gold split as predicted by Flair (torch, fp32), by the
+   same ONNX file in Python (ONNX Runtime, Flair's Viterbi), and by the JavaScript module in Node and in headless
+   Chromium (the example page's Web Worker; with ``--webgpu`` on WebGPU too). The JavaScript F1 must equal
+   Python's to 0.001 (exit status 1 otherwise);
+4. latency per 100-word text (the sentences' words cut into texts of 100 words, split into sentences as predict
+   does), median and p90 after a warm-up, in Node (onnxruntime-node) and in Chromium (WASM; with ``--webgpu`` also
+   WebGPU, a software adapter where the machine has no GPU).
+
+Prints a Markdown table and writes ``results.json`` (and every runtime's tags, ``tags.json``) in the output folder. The export in ``OUTPUT/export`` is reused
+while the tagger and ``--quantize`` stay the same (delete it to export again). Timings depend on the machine and on what
+else runs on it; docs/export.md says how its numbers were taken.
 """
 
 from __future__ import annotations
@@ -41,13 +53,19 @@ JS_DIR = HERE / "js"
 TYPES = ("person", "location", "group", "product", "corporation", "creative-work")
 
 
-def build_model(folder: Path, size: str, seed: int = 0) -> Path:
-    """A random-weight ModernBERT of ``size`` with an 8,192-token BPE tokenizer trained on the shipped sample."""
+#: Rows of ModernBERT's token embedding matrix (``vocab_size`` of answerdotai/ModernBERT-base and -large).
+MODERNBERT_VOCAB_ROWS = 50368
+
+
+def build_model(folder: Path, size: str, seed: int = 0, rows: int = MODERNBERT_VOCAB_ROWS) -> Path:
+    """A random-weight ModernBERT of ``size`` with ``rows`` token embeddings; a byte-level BPE tokenizer of up to
+    8,192 tokens trained on the shipped sample fills the first of them."""
     from flair_modernbert.encoder.random_models import build_random_modernbert
 
-    if (folder / "config.json").is_file():
+    config = folder / "config.json"
+    if config.is_file() and json.loads(config.read_text(encoding="utf-8")).get("vocab_size") == rows:
         return folder
-    return build_random_modernbert(folder, size, seed=seed, vocab_size=8192)
+    return build_random_modernbert(folder, size, seed=seed, vocab_size=min(8192, rows), embedding_rows=rows)
 
 
 def random_tagger(model_dir: Path, seed: int = 3, scale: float = 0.3) -> Any:
@@ -91,7 +109,9 @@ def run_node(export: Path, mode: str, path: Path, dtype: str, repeat: int = 1) -
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def run_chromium(export: Path, texts_file: Path, dtype: str, chromium: str, profile: Path) -> dict:
+def run_chromium(export: Path, mode: str, path: Path, dtype: str, chromium: str, profile: Path,
+                 device: str = "wasm") -> dict:
+    """``bench-browser.mjs`` over the example page serving ``export`` (``mode`` ``tags`` or ``time``)."""
     sys.path.insert(0, str(HERE.parent.parent / "examples" / "browser"))
     try:
         import serve
@@ -101,52 +121,109 @@ def run_chromium(export: Path, texts_file: Path, dtype: str, chromium: str, prof
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/?dtype={dtype}"
-        command = ["node", str(JS_DIR / "test" / "bench-browser.mjs"), url, str(texts_file), chromium, str(profile)]
+        url = f"http://127.0.0.1:{server.server_address[1]}/?dtype={dtype}&device={device}"
+        command = ["node", str(JS_DIR / "test" / "bench-browser.mjs"), mode, url, str(path), chromium, str(profile)]
+        if device == "webgpu":
+            command.append("--webgpu")
         run = subprocess.run(command, capture_output=True, text=True, timeout=7200)
     finally:
         server.shutdown()
     if run.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}")
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    if result.get("device") != device:
+        logger.warning("Chromium ran %s on %s, not %s: %s", dtype, result.get("device"), device,
+                       result.get("fallback") or result.get("console"))
+    return result
 
 
-def agreement(fp32: list[list[list[str]]], int8: list[list[list[str]]]) -> dict:
-    """Word tag agreement and span F1 (a quantized graph's spans against fp32 spans) over per-document, per-sentence
-    tags (``int8`` is any quantized graph's tags; the key ``int8_spans`` counts its spans)."""
-    from flair.data import get_spans_from_bio
+def agreement(reference: list[list[str]], other: list[list[str]]) -> dict:
+    """Word tag agreement and span F1 of ``other``'s spans against ``reference``'s (per-sentence tags)."""
+    from flair_modernbert.tags import spans_from_tags
 
     same = total = 0
     spans_a: set = set()
     spans_b: set = set()
-    for d, (doc_a, doc_b) in enumerate(zip(fp32, int8)):
-        for s, (tags_a, tags_b) in enumerate(zip(doc_a, doc_b)):
-            same += sum(a == b for a, b in zip(tags_a, tags_b))
-            total += len(tags_a)
-            spans_a |= {(d, s, tuple(i), kind) for i, _, kind in get_spans_from_bio(list(tags_a))}
-            spans_b |= {(d, s, tuple(i), kind) for i, _, kind in get_spans_from_bio(list(tags_b))}
+    for s, (tags_a, tags_b) in enumerate(zip(reference, other)):
+        same += sum(a == b for a, b in zip(tags_a, tags_b))
+        total += len(tags_a)
+        spans_a |= {(s, *span) for span in spans_from_tags(tags_a)}
+        spans_b |= {(s, *span) for span in spans_from_tags(tags_b)}
     common = len(spans_a & spans_b)
     f1 = 2 * common / (len(spans_a) + len(spans_b)) if spans_a or spans_b else 1.0
-    non_o = sum(tag != "O" for doc in fp32 for sentence in doc for tag in sentence)
-    return {"words": total, "tag_agreement": same / total, "span_f1_vs_fp32": f1, "fp32_spans": len(spans_a),
-            "int8_spans": len(spans_b), "fp32_non_o_tags": non_o}
+    non_o = sum(tag != "O" for sentence in reference for tag in sentence)
+    return {"words": total, "tag_agreement": same / total if total else 1.0, "span_f1_vs_fp32": f1,
+            "fp32_spans": len(spans_a), "spans": len(spans_b), "fp32_non_o_tags": non_o}
+
+
+def python_onnx_tags(tagger: Any, export: Path, file: str, sentences: list[list[str]]) -> Optional[list[list[str]]]:
+    """Tags of each sentence alone from an exported ONNX file run by ONNX Runtime in Python and decoded by the
+    tagger's own head; ``None`` (with the reason logged) where that would not be what the export computes."""
+    from flair_modernbert.export.spec import export_spec
+    from flair_modernbert.export.verify import decode_emissions, onnx_emissions
+
+    spec = export_spec(tagger)
+    if spec.context_length:
+        logger.warning("no Python ONNX scores: the tagger reads %d words of context, which only the JavaScript "
+                       "module and Flair reproduce", spec.context_length)
+        return None
+    try:
+        emissions = onnx_emissions(export / file, tagger.embeddings.tokenizer, spec, sentences)
+    except ValueError as error:
+        logger.warning("no Python ONNX scores: %s", error)
+        return None
+    return decode_emissions(tagger, emissions)
+
+
+def load_benchmark_tagger(args: argparse.Namespace, out: Path) -> tuple[Any, list[list[str]], Any, str]:
+    """The tagger to export, the sentences (words), the gold sentences (or None) and a description."""
+    from flair_modernbert.data.columns import read_words
+
+    if args.tagger is None:
+        tagger = random_tagger(build_model(out / f"random-{args.size}", args.size, rows=args.vocab_rows))
+        return tagger, read_words(args.data), None, (
+            f"random ModernBERT-{args.size} ({args.vocab_rows:,} token embeddings) + CRF (untrained head, many tags)")
+    from flair_modernbert.evaluation import load_split
+    from flair_modernbert.tagging.loading import load_tagger
+
+    tagger = load_tagger(args.tagger)
+    cfg, name, gold = load_split(args.corpus, args.set, args.split)
+    words = [[token.text for token in sentence] for sentence in gold]
+    config = tagger.embeddings.model.config
+    encoder = (f"{config.model_type} ({config.num_hidden_layers} layers, hidden {config.hidden_size}, "
+               f"{config.vocab_size:,} tokens)")
+    return tagger, words, (gold, cfg.label_type), f"trained {encoder} + {'CRF' if tagger.use_crf else 'softmax'}, " \
+        f"{args.split} split of {Path(str(name)).name}"
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="WNUT-17 test file (CoNLL columns)")
+    parser.add_argument("--tagger", type=Path, default=None,
+                        help="a trained tagger (final-model.pt or training output folder); default: a random ModernBERT")
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="with --tagger: gold corpus, a recipe (its corpus section) or a folder of column files")
+    parser.add_argument("--split", default="test", choices=["train", "dev", "test"], help="the corpus split scored")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a corpus value")
+    parser.add_argument("--data", type=Path, default=None, help="without --tagger: a CoNLL column file (its words)")
     parser.add_argument("--size", default="base", choices=["tiny", "small", "base", "large"], help="random model shape")
+    parser.add_argument("--vocab-rows", type=int, default=MODERNBERT_VOCAB_ROWS,
+                        help=f"random model: token embedding rows (default {MODERNBERT_VOCAB_ROWS:,}, ModernBERT's)")
     parser.add_argument("--output", type=Path, default=Path("runs/export-bench"), help="work and results folder")
     parser.add_argument("--quantize", default="fp16,int8,q4",
                         help="quantized copies to compare with fp32 (export's --quantize)")
     parser.add_argument("--texts", type=int, default=20, help="100-word texts timed per runtime")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium", help="Chromium executable")
     parser.add_argument("--skip-browser", action="store_true", help="no Chromium measurement")
-    parser.add_argument("--skip-timing", action="store_true", help="sizes and agreement only, no latency")
+    parser.add_argument("--skip-timing", action="store_true", help="sizes, agreement and F1 only, no latency")
+    parser.add_argument("--webgpu", action="store_true",
+                        help="Chromium on WebGPU too (--enable-unsafe-webgpu; a software adapter without a GPU)")
     args = parser.parse_args(argv)
+    if args.tagger is None and args.data is None:
+        parser.error("give --data (a column file) for a random model, or --tagger and --corpus")
+    if args.tagger is not None and args.corpus is None:
+        parser.error("--tagger needs --corpus: the recipe or column folder whose gold split is scored")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    from flair_modernbert.data.columns import read_words
     from flair_modernbert.export import DTYPES, export_tagger, parse_quantize
 
     try:
@@ -157,60 +234,116 @@ def main(argv: Optional[list[str]] = None) -> int:
     files = {"fp32": "onnx/model.onnx", **{DTYPES[name][0]: DTYPES[name][1] for name in quantize}}
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
+    tagger, sentences, gold, description = load_benchmark_tagger(args, out)
     export = out / "export"
-    if not (export / "crf.json").is_file() or any(not (export / file).is_file() for file in files.values()):
-        tagger = random_tagger(build_model(out / f"random-{args.size}", args.size))
+    source = out / "export-source.json"
+    key = {"tagger": str(args.tagger.resolve()) if args.tagger else f"random-{args.size}-{args.vocab_rows}",
+           "mtime": (args.tagger.stat().st_mtime if args.tagger else None), "quantize": list(quantize)}
+    if (not (export / "crf.json").is_file() or any(not (export / file).is_file() for file in files.values())
+            or not source.is_file() or json.loads(source.read_text(encoding="utf-8")) != key):
         export_tagger(tagger, export, quantize=quantize, overwrite=True)
+        source.write_text(json.dumps(key) + "\n", encoding="utf-8")
     sizes = {dtype: (export / file).stat().st_size for dtype, file in files.items()}
 
-    sentences = read_words(args.data)
-    lines_file = out / "test-sentences.txt"
-    lines_file.write_text("\n".join(" ".join(s) for s in sentences) + "\n", encoding="utf-8")
+    sentences_file = out / "sentences.json"
+    sentences_file.write_text(json.dumps({"sentences": sentences}, ensure_ascii=False) + "\n", encoding="utf-8")
     texts_file = out / "texts-100-words.txt"
     texts_file.write_text("\n".join(hundred_word_texts(sentences, args.texts)) + "\n", encoding="utf-8")
+    devices = ["wasm", "webgpu"] if args.webgpu else ["wasm"]
 
-    logger.info("tagging %d test sentences with %s in Node", len(sentences), ", ".join(dtypes))
-    tags = {dtype: run_node(export, "tags", lines_file, dtype)["tags"] for dtype in dtypes}
-    agree = {dtype: agreement(tags["fp32"], tags[dtype]) for dtype in dtypes[1:]}
+    logger.info("tagging %d sentences with %s in Node", len(sentences), ", ".join(dtypes))
+    tags = {("node", dtype): run_node(export, "tags", sentences_file, dtype)["tags"] for dtype in dtypes}
+    agree = {dtype: agreement(tags[("node", "fp32")], tags[("node", dtype)]) for dtype in dtypes[1:]}
+    scores: dict[str, Any] = {}
+    failures: list[str] = []
+    if gold is not None:
+        from flair_modernbert.evaluation import evaluate_tagger, evaluate_tags
+
+        gold_sentences, label_type = gold
+        logger.info("scoring the Flair model (torch) on %d sentences", len(gold_sentences))
+        scores["flair"] = evaluate_tagger(tagger, gold_sentences, label_type, progress=False).micro["f1"]
+        for dtype in dtypes:
+            logger.info("tagging with %s in Python (ONNX Runtime)", dtype)
+            found = python_onnx_tags(tagger, export, files[dtype], sentences)
+            if found is not None:
+                tags[("python", dtype)] = found
+            for device in [] if args.skip_browser else devices:
+                logger.info("tagging with %s in headless Chromium (%s)", dtype, device)
+                run = run_chromium(export, "tags", sentences_file, dtype, args.chromium, out / f"profile-{dtype}",
+                                   device)
+                tags[(f"chromium {run['device']}", dtype)] = run["tags"]
+        for (runtime, dtype), found in tags.items():
+            scores[f"{runtime} {dtype}"] = evaluate_tags(gold_sentences, label_type, found).micro["f1"]
+        failures = f1_failures(scores, dtypes)
     latency: dict[str, Any] = {}
     for dtype in [] if args.skip_timing else dtypes:
         logger.info("timing %s in Node", dtype)
         latency[f"node {dtype}"] = run_node(export, "time", texts_file, dtype)
-        if not args.skip_browser:
-            logger.info("timing %s in headless Chromium (WASM)", dtype)
-            latency[f"chromium {dtype}"] = run_chromium(export, texts_file, dtype, args.chromium, out / f"profile-{dtype}")
+        for device in [] if args.skip_browser else devices:
+            logger.info("timing %s in headless Chromium (%s)", dtype, device)
+            run = run_chromium(export, "time", texts_file, dtype, args.chromium, out / f"profile-{dtype}", device)
+            latency[f"chromium {run['device']} {dtype}"] = run
     results = {
-        "size": args.size, "sizes_mib": {k: v / 2**20 for k, v in sizes.items()}, "files": files, "agreement": agree,
-        "latency_ms_per_100_words": latency, "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "test_sentences": len(sentences), "texts": args.texts,
+        "model": description, "sizes_mib": {k: v / 2**20 for k, v in sizes.items()}, "files": files,
+        "agreement": agree, "f1": scores, "f1_failures": failures, "latency_ms_per_100_words": latency,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "sentences": len(sentences),
+        "texts": args.texts,
     }
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (out / "tags.json").write_text(json.dumps({f"{runtime} {dtype}": found for (runtime, dtype), found in tags.items()})
+                                   + "\n", encoding="utf-8")
     print(table(results, dtypes))  # noqa: T201 - a benchmark script prints its table
-    return 0
+    for failure in failures:
+        logger.error("F1 differs: %s", failure)
+    return 1 if failures else 0
+
+
+#: The largest difference allowed between the JavaScript module's F1 and Python's on the same ONNX file.
+F1_TOLERANCE = 0.001
+
+
+def f1_failures(scores: dict[str, float], dtypes: list[str]) -> list[str]:
+    """Every JavaScript F1 more than :data:`F1_TOLERANCE` from Python's on the same file (ONNX Runtime in Python;
+    Flair's own where Python could not run the file alone, and for fp32 also Flair's)."""
+    failures = []
+    for dtype in dtypes:
+        reference = scores.get(f"python {dtype}")
+        if reference is None and dtype == "fp32":
+            reference = scores["flair"]
+        pairs = [(f"{key}", value) for key, value in scores.items()
+                 if key.endswith(f" {dtype}") and not key.startswith("python ")]
+        if dtype == "fp32" and f"python {dtype}" in scores:
+            pairs.append(("flair", scores["flair"]))
+        for name, value in pairs:
+            if reference is not None and abs(value - reference) > F1_TOLERANCE:
+                failures.append(f"{name}: {value:.4f} vs Python's {reference:.4f}")
+    return failures
 
 
 def table(results: dict, dtypes: list[str]) -> str:
-    """The Markdown table of a run's ``results.json`` (one column per Transformers.js dtype)."""
+    """The Markdown table of a run's ``results.json``: one row per Transformers.js dtype."""
     names = {"fp32": "fp32", "fp16": "fp16", "q8": "int8 (`q8`)", "q4": "q4"}
-    agree, latency = results["agreement"], results["latency_ms_per_100_words"]
-    lines = [
-        f"random ModernBERT-{results['size']} + CRF (untrained head, many tags), {results['machine']['cpus']} CPUs",
-        "",
-        "| | " + " | ".join(names.get(d, d) for d in dtypes) + " |",
-        "|---|" + "---|" * len(dtypes),
-        "| onnx file | " + " | ".join(f"{results['sizes_mib'][d]:.1f} MiB" for d in dtypes) + " |",
-        "| tag agreement with fp32 | – | " + " | ".join(f"{agree[d]['tag_agreement']:.2%}" for d in dtypes[1:]) + " |",
-        "| span F1 vs fp32 spans | – | " + " | ".join(f"{agree[d]['span_f1_vs_fp32']:.3f}" for d in dtypes[1:]) + " |",
-    ]
-    for runtime in ("node", "chromium"):
-        if f"{runtime} fp32" in latency:
-            cells = [f"{latency[f'{runtime} {d}']['median_ms']:.0f} ({latency[f'{runtime} {d}']['p90_ms']:.0f})"
-                     for d in dtypes]
-            lines.append(f"| {runtime} ms per 100-word text (median, p90) | " + " | ".join(cells) + " |")
-    first = agree[dtypes[1]] if len(dtypes) > 1 else None
-    if first is not None:
-        lines += ["", f"agreement on {results['test_sentences']} WNUT-17 test sentences ({first['words']} words, "
-                      f"{first['fp32_spans']} fp32 spans)"]
+    agree, latency, f1 = results["agreement"], results["latency_ms_per_100_words"], results.get("f1", {})
+    runtimes = sorted({key.rsplit(" ", 1)[0] for key in latency}, key=lambda r: (r != "node", r))
+    f1_columns = [r for r in ("python", "node", "chromium wasm", "chromium webgpu") if f"{r} fp32" in f1]
+    header = ["dtype", "onnx file", "tag agreement with fp32", "span F1 vs fp32"]
+    header += [f"test F1 {r}" for r in f1_columns]
+    header += [f"{r} ms per 100 words, median (p90)" for r in runtimes]
+    lines = [f"{results['model']}; {results['sentences']} sentences, {results['machine']['cpus']} CPUs", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for dtype in dtypes:
+        cells = [names.get(dtype, dtype), f"{results['sizes_mib'][dtype]:.1f} MiB"]
+        cells += ["–", "–"] if dtype == "fp32" else [f"{agree[dtype]['tag_agreement']:.2%}",
+                                                     f"{agree[dtype]['span_f1_vs_fp32']:.3f}"]
+        cells += [f"{f1[f'{r} {dtype}']:.4f}" if f"{r} {dtype}" in f1 else "–" for r in f1_columns]
+        for runtime in runtimes:
+            entry = latency.get(f"{runtime} {dtype}")
+            cells.append(f"{entry['median_ms']:.0f} ({entry['p90_ms']:.0f})" if entry else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    if "flair" in f1:
+        lines += ["", f"Flair (torch, fp32) test F1: {f1['flair']:.4f}; JavaScript F1 equal to Python's on the same "
+                      f"file to {F1_TOLERANCE}: " + ("FAIL: " + "; ".join(results["f1_failures"])
+                                                      if results["f1_failures"] else "PASS")]
     return "\n".join(lines)
 
 

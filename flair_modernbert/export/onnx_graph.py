@@ -161,7 +161,9 @@ def export_onnx(
 
 
 def quantize_int8(source: os.PathLike | str, target: os.PathLike | str) -> Path:
-    """Dynamic int8 quantization of the graph's weights (``onnxruntime.quantization.quantize_dynamic``).
+    """Dynamic int8 quantization of the graph's weights (``onnxruntime.quantization.quantize_dynamic``), one scale
+    per output channel: on the trained all-MiniLM-L6-v2 WNUT-17 tagger per-tensor scales cost 0.030 test F1,
+    per-channel ones 0.012 (docs/export.md).
 
     Returns:
         ``target``.
@@ -169,7 +171,7 @@ def quantize_int8(source: os.PathLike | str, target: os.PathLike | str) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target = Path(target)
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
     logger.info("wrote %s (%.1f MiB)", target, target.stat().st_size / 2**20)
     return target
 
@@ -198,8 +200,9 @@ def quantize_fp16(source: os.PathLike | str, target: os.PathLike | str) -> Path:
 
 
 def quantize_q4(source: os.PathLike | str, target: os.PathLike | str, block_size: int = Q4_BLOCK_SIZE) -> Path:
-    """4-bit weights: every MatMul with a constant weight becomes ONNX Runtime's ``MatMulNBits`` (symmetric blocks of
-    ``block_size`` weights, one float scale per block), and the embedding tables (``Gather``) get int8 weights as in
+    """4-bit weights: every MatMul with a constant weight becomes ONNX Runtime's ``MatMulNBits`` (blocks of
+    ``block_size`` weights, one float scale and one 4-bit zero point per block: on the trained all-MiniLM-L6-v2 WNUT-17
+    tagger symmetric blocks cost 0.031 test F1, these 0.017), and the embedding tables (``Gather``) get int8 weights as in
     :func:`quantize_int8` (standard ``DequantizeLinear``); without that, a model's float32 embedding table (a quarter
     of ModernBERT-base) would make the q4 file larger than the int8 one.
 
@@ -215,12 +218,13 @@ def quantize_q4(source: os.PathLike | str, target: os.PathLike | str, block_size
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     target = Path(target)
-    quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=4, block_size=block_size, is_symmetric=True)
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=4, block_size=block_size, is_symmetric=False)
     quantizer.process()
     with tempfile.TemporaryDirectory() as scratch:
         matmuls = Path(scratch) / "matmul_q4.onnx"
         quantizer.model.save_model_to_file(str(matmuls))
-        quantize_dynamic(str(matmuls), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["Gather"])
+        quantize_dynamic(str(matmuls), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["Gather"],
+                         per_channel=True)
     logger.info("wrote %s (%.1f MiB)", target, target.stat().st_size / 2**20)
     return target
 

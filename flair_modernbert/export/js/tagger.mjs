@@ -94,13 +94,17 @@ async function resolveLocation(location) {
  * @param {Object} [options]
  * @param {string} [options.dtype="fp32"] "fp32" (onnx/model.onnx), "fp16" (onnx/model_fp16.onnx, from --quantize fp16),
  *   "q8" (onnx/model_quantized.onnx, --quantize int8) or "q4" (onnx/model_q4.onnx, --quantize q4)
- * @param {string} [options.device] Transformers.js device ("cpu" in Node, "wasm" in browsers by default)
+ * @param {string} [options.device] Transformers.js device: "cpu" in Node, "wasm" in browsers (the defaults), or another
+ *   one such as "webgpu" (browsers that offer a WebGPU adapter) or "cuda" (Node). A device that is not there (no
+ *   navigator.gpu, no adapter, a session that cannot be created or cannot run the graph) falls back to the default
+ *   one with a console.warn naming the reason; `tagger.device` and `tagger.fallback` say what happened
  * @param {number} [options.maxLength] window in subtokens: the model's own in Node (exactly Python's results),
  *   BROWSER_MAX_LENGTH in browsers; longer sentences run in Flair's strided windows of this size
  * @param {number} [options.batchSize=32] windows per forward pass
  * @param {number} [options.batchCost=2097152] at most batch x length^2 per forward pass (bounds attention memory)
  * @param {boolean} [options.browserCache=false] let Transformers.js keep the model in the browser's Cache Storage
- * @returns {Promise<Tagger>}
+ * @returns {Promise<Tagger>} with `device` (the device the graph runs on) and `fallback` (why the requested
+ *   device was not used, or null)
  */
 export async function loadTagger(location, options = {}) {
   const folder = await resolveLocation(location);
@@ -126,10 +130,56 @@ export async function loadTagger(location, options = {}) {
   env.allowLocalModels = true;
   env.allowRemoteModels = false;
   if (!IS_NODE) env.useBrowserCache = Boolean(options.browserCache);
-  const device = options.device ?? (IS_NODE ? "cpu" : "wasm");
   const tokenizer = await AutoTokenizer.from_pretrained(folder);
-  const model = await AutoModelForTokenClassification.from_pretrained(folder, { dtype, device });
-  return new Tagger(model, tokenizer, config, { ...options, maxLength, rules });
+  const { model, device, fallback } = await loadGraph(folder, dtype, options.device, config);
+  return new Tagger(model, tokenizer, config, { ...options, maxLength, rules, device, fallback });
+}
+
+/** Why this browser cannot run WebGPU, or null when it offers an adapter. */
+async function webgpuMissing() {
+  if (!globalThis.navigator?.gpu) return "this browser offers no WebGPU (navigator.gpu is missing)";
+  try {
+    if (!(await navigator.gpu.requestAdapter())) return "no WebGPU adapter (navigator.gpu.requestAdapter() gave none)";
+  } catch (error) {
+    return `no WebGPU adapter (${error.message})`;
+  }
+  return null;
+}
+
+/**
+ * The ONNX graph on the requested device, else on the default one ("cpu" in Node, "wasm" in browsers): a device
+ * that is missing, whose session cannot be created, or that fails a first forward pass falls back with a warning.
+ * @returns {Promise<{model: any, device: string, fallback: string|null}>}
+ */
+async function loadGraph(folder, dtype, requested, config) {
+  const standard = IS_NODE ? "cpu" : "wasm";
+  const device = requested ?? standard;
+  let reason = !IS_NODE && device === "webgpu" ? await webgpuMissing() : null;
+  if (!reason) {
+    try {
+      const model = await AutoModelForTokenClassification.from_pretrained(folder, { dtype, device });
+      // a session can be created and still fail on its first run (shaders are compiled then): try one now
+      if (device !== standard) await probe(model, config);
+      return { model, device, fallback: null };
+    } catch (error) {
+      if (device === standard) throw error;
+      reason = `device ${device} failed: ${String(error.message ?? error).trim().replace(/\.$/, "")}`;
+    }
+  }
+  console.warn(`flair-modernbert: ${reason}; running on ${standard === "wasm" ? "WASM" : "the CPU"} instead`);
+  const model = await AutoModelForTokenClassification.from_pretrained(folder, { dtype, device: standard });
+  return { model, device: standard, fallback: reason };
+}
+
+/** One forward pass over the special tokens alone (or the pad token, for a tokenizer without any). */
+async function probe(model, config) {
+  const special = [...config.tokens.prefix, ...config.tokens.suffix];
+  const ids = special.length ? special : [config.tokens.pad ?? 0];
+  const output = await model({
+    input_ids: new Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]),
+    attention_mask: new Tensor("int64", new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+  });
+  if (!output.logits?.data?.length) throw new Error("the graph gave no scores");
 }
 
 /**
@@ -161,6 +211,10 @@ export class Tagger {
     this.tokenizer = tokenizer;
     this.config = config;
     this.rules = options.rules;
+    /** @type {string} the Transformers.js device the graph runs on ("wasm", "webgpu", "cpu", ...) */
+    this.device = options.device ?? null;
+    /** @type {string|null} why the requested device was not used (loadTagger fell back), else null */
+    this.fallback = options.fallback ?? null;
     this.maxLength = options.maxLength ?? config.tokens.max_length;
     this.batchSize = options.batchSize ?? 32;
     this.batchCost = options.batchCost ?? 2 ** 21;

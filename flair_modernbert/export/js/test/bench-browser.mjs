@@ -1,44 +1,65 @@
-// Benchmark helper for flair_modernbert/export/benchmark.py: latency per line in headless Chromium (WASM),
-// through the example page (examples/browser), which exposes the loaded tagger as window.flairTagger.
+// Benchmark helper for flair_modernbert/export/benchmark.py: the example page (examples/browser) in headless
+// Chromium, through the page's `flairPage` API (tagging runs in the page's Web Worker, as for a user).
 //
-//   node bench-browser.mjs URL FILE CHROMIUM PROFILE_DIR   -> {"texts", "median_ms", "p90_ms", "min_ms", "threads"}
+//   node bench-browser.mjs tags URL FILE.json CHROMIUM PROFILE [--webgpu]   -> {"tags": [...], "device": ...}
+//   node bench-browser.mjs time URL FILE      CHROMIUM PROFILE [--webgpu]   -> {"texts", "median_ms", "p90_ms", ...}
+//
+// URL carries the page's ?dtype= and ?device=; --webgpu starts Chromium with --enable-unsafe-webgpu (headless
+// Chromium then offers a WebGPU adapter: a GPU's, or SwiftShader's software one).
 
 import { readFileSync } from "node:fs";
 
 import puppeteer from "puppeteer-core";
 
-const [url, file, executablePath, profile] = process.argv.slice(2);
-const lines = readFileSync(file, "utf-8").split("\n").filter((line) => line.length);
+const [mode, url, file, executablePath, profile, ...flags] = process.argv.slice(2);
+if (!["tags", "time"].includes(mode) || !profile) {
+  process.stderr.write("usage: node bench-browser.mjs tags|time URL FILE CHROMIUM PROFILE [--webgpu]\n");
+  process.exit(2);
+}
+const webgpu = flags.includes("--webgpu");
 const browser = await puppeteer.launch({
   executablePath,
   headless: true,
   protocolTimeout: 3600000,
   args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`,
+    "--headless", "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`,
+    ...(webgpu ? ["--enable-unsafe-webgpu"] : ["--disable-gpu"]),
   ],
 });
 try {
   const page = await browser.newPage();
+  const messages = [];
+  page.on("console", (message) => messages.push(message.text()));
   await page.goto(url, { waitUntil: "load" });
-  await page.waitForFunction(() => ["ready", "error"].includes(document.getElementById("status").dataset.state), {
+  await page.waitForFunction(() => ["ready", "error"].includes(document.getElementById("status")?.dataset.state), {
     timeout: 1800000,
   });
   const state = await page.$eval("#status", (node) => [node.dataset.state, node.textContent]);
   if (state[0] !== "ready") throw new Error(state[1]);
-  const result = await page.evaluate(async (texts) => {
-    const tagger = window.flairTagger;
-    await tagger.predict([texts[0]]);
-    const times = [];
-    for (const text of texts) {
-      const start = performance.now();
-      await tagger.predict([text]);
-      times.push(performance.now() - start);
-    }
-    times.sort((a, b) => a - b);
-    const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-    return { texts: times.length, median_ms: at(0.5), p90_ms: at(0.9), min_ms: times[0], crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency };
-  }, lines);
+  const input = readFileSync(file, "utf-8");
+  const result = await page.evaluate(
+    async (mode, input) => {
+      const api = window.flairPage;
+      const about = { device: api.device, dtype: api.dtype, fallback: api.fallback ?? null,
+        crossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency };
+      if (mode === "tags") return { ...about, tags: await api.tags(JSON.parse(input).sentences) };
+      const texts = input.split("\n").filter((line) => line.length);
+      await api.predict([texts[0]]);
+      const times = [];
+      for (const text of texts) {
+        const start = performance.now();
+        await api.predict([text]);
+        times.push(performance.now() - start);
+      }
+      times.sort((a, b) => a - b);
+      const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+      return { ...about, texts: times.length, median_ms: at(0.5), p90_ms: at(0.9), min_ms: times[0] };
+    },
+    mode,
+    input,
+  );
+  result.console = messages.filter((text) => /webgpu|wasm|fall/i.test(text)).slice(0, 5);
   process.stdout.write(JSON.stringify(result) + "\n");
 } finally {
   await browser.close();

@@ -1,26 +1,37 @@
 // Benchmark helper for flair_modernbert/export/benchmark.py (Node, onnxruntime-node).
 //
-//   node bench.mjs tags EXPORT FILE DTYPE          -> {"tags": [[[tag per word] per sentence] per line]}
-//   node bench.mjs time EXPORT FILE DTYPE [R]      -> latency per line (one predict() call each, after a warm-up)
+//   node bench.mjs tags EXPORT FILE.json DTYPE      FILE: {"sentences": [[word, ...], ...]}, consecutive sentences of
+//                                                   one document -> {"tags": [[tag per word] per sentence]}
+//   node bench.mjs time EXPORT FILE DTYPE [R]       -> latency per line (one predict() call each, after a warm-up)
 
 import { readFileSync } from "node:fs";
 
-import { loadTagger, sentences } from "../tagger.mjs";
+import { loadTagger } from "../tagger.mjs";
+
+/** Tags of pre-split sentences of one document, as the page's flairPage.tags computes them. */
+async function tagSentences(tagger, sentences) {
+  const [emissions] = await tagger.emissions([sentences.map((words) => words.map((text) => ({ text })))]);
+  return emissions.map((scores) => tagger.decode(scores).tags);
+}
+
+/** Median, p90 and minimum of times in ms. */
+function summary(times) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { texts: sorted.length, median_ms: at(0.5), p90_ms: at(0.9), min_ms: sorted[0] };
+}
 
 const [mode, folder, file, dtype, repeat = "1"] = process.argv.slice(2);
-const lines = readFileSync(file, "utf-8").split("\n").filter((line) => line.length);
+if (!["tags", "time"].includes(mode) || !file) {
+  process.stderr.write("usage: node bench.mjs tags|time EXPORT FILE fp32|fp16|q8|q4 [REPEAT]\n");
+  process.exit(2);
+}
 const tagger = await loadTagger(folder, { dtype });
-
 if (mode === "tags") {
-  const documents = lines.map((line) => sentences(line));
-  const out = [];
-  for (let i = 0; i < documents.length; i += 256) {
-    const chunk = documents.slice(i, i + 256);
-    const emissions = await tagger.emissions(chunk);
-    emissions.forEach((doc) => out.push(doc.map((sentence) => tagger.decode(sentence).tags)));
-  }
-  process.stdout.write(JSON.stringify({ tags: out }) + "\n");
-} else if (mode === "time") {
+  const { sentences } = JSON.parse(readFileSync(file, "utf-8"));
+  process.stdout.write(JSON.stringify({ tags: await tagSentences(tagger, sentences) }) + "\n");
+} else {
+  const lines = readFileSync(file, "utf-8").split("\n").filter((line) => line.length);
   await tagger.predict([lines[0]]); // warm-up: session initialisation, first allocations
   const times = [];
   for (let r = 0; r < Number(repeat); r++) {
@@ -30,10 +41,5 @@ if (mode === "tags") {
       times.push(performance.now() - start);
     }
   }
-  times.sort((a, b) => a - b);
-  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-  process.stdout.write(JSON.stringify({ texts: times.length, median_ms: at(0.5), p90_ms: at(0.9), min_ms: times[0] }) + "\n");
-} else {
-  process.stderr.write("usage: node bench.mjs tags|time EXPORT FILE fp32|fp16|q8|q4 [REPEAT]\n");
-  process.exit(2);
+  process.stdout.write(JSON.stringify(summary(times)) + "\n");
 }
