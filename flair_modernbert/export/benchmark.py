@@ -28,7 +28,7 @@ fp16, int8 and q4 by default), then, per Transformers.js dtype (fp32, fp16, q8, 
    WebGPU, a software adapter where the machine has no GPU).
 
 Prints a Markdown table and writes ``results.json`` (and every runtime's tags, ``tags.json``) in the output folder. The export in ``OUTPUT/export`` is reused
-while the tagger and ``--quantize`` stay the same (delete it to export again). Timings depend on the machine and on what
+while the tagger, ``--quantize`` and the export code stay the same. Timings depend on the machine and on what
 else runs on it; docs/export.md says how its numbers were taken.
 """
 
@@ -175,6 +175,21 @@ def python_onnx_tags(tagger: Any, export: Path, file: str, sentences: list[list[
     return decode_emissions(tagger, emissions)
 
 
+def export_code_digest() -> str:
+    """A digest of what writes an export folder (the Python export code, the JavaScript files it copies, the
+    redaction rules): a cached export is used only while none of it changed."""
+    import hashlib
+
+    from flair_modernbert.export.folder import JS_DIR, JS_FILES
+    from flair_modernbert.redaction.rules import RULES_PATH
+
+    digest = hashlib.sha256()
+    code = [path for path in sorted(HERE.glob("*.py")) if path.name != "benchmark.py"]
+    for path in [*code, *(JS_DIR / name for name in JS_FILES), Path(RULES_PATH)]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def load_benchmark_tagger(args: argparse.Namespace, out: Path) -> tuple[Any, list[list[str]], Any, str]:
     """The tagger to export, the sentences (words), the gold sentences (or None) and a description."""
     from flair_modernbert.data.columns import read_words
@@ -238,7 +253,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     export = out / "export"
     source = out / "export-source.json"
     key = {"tagger": str(args.tagger.resolve()) if args.tagger else f"random-{args.size}-{args.vocab_rows}",
-           "mtime": (args.tagger.stat().st_mtime if args.tagger else None), "quantize": list(quantize)}
+           "mtime": (args.tagger.stat().st_mtime if args.tagger else None), "quantize": list(quantize),
+           "code": export_code_digest()}
     if (not (export / "crf.json").is_file() or any(not (export / file).is_file() for file in files.values())
             or not source.is_file() or json.loads(source.read_text(encoding="utf-8")) != key):
         export_tagger(tagger, export, quantize=quantize, overwrite=True)
