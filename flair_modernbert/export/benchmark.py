@@ -2,12 +2,12 @@
 
 Random-weight ModernBERT (size and speed; real shapes, untrained head)::
 
-    python -m flair_modernbert.export.benchmark --data ../shared/data/wnut17/emerging.test.annotated \
+    python -m flair_modernbert.export.benchmark --data ../shared/data/wnut17/emerging.test.annotated \\
         --size base --output runs/export-bench-base [--quantize fp16,int8,q4] [--skip-browser] [--skip-timing]
 
 A trained tagger (quality as well)::
 
-    python -m flair_modernbert.export.benchmark --tagger runs/wnut17-minilm --corpus recipes/wnut17-minilm-crf.yaml \
+    python -m flair_modernbert.export.benchmark --tagger runs/wnut17-minilm --corpus recipes/wnut17-minilm-crf.yaml \\
         --output runs/export-bench-minilm [--webgpu]
 
 Without ``--tagger`` it builds a random-weight ModernBERT of ``--size`` with the real model's configuration and a
@@ -27,9 +27,9 @@ fp16, int8 and q4 by default), then, per Transformers.js dtype (fp32, fp16, q8, 
    does), median and p90 after a warm-up, in Node (onnxruntime-node) and in Chromium (WASM; with ``--webgpu`` also
    WebGPU, a software adapter where the machine has no GPU).
 
-Prints a Markdown table and writes ``results.json`` (and every runtime's tags, ``tags.json``) in the output folder. The export in ``OUTPUT/export`` is reused
-while the tagger, ``--quantize`` and the export code stay the same. Timings depend on the machine and on what
-else runs on it; docs/export.md says how its numbers were taken.
+Prints a Markdown table and writes ``results.json`` (and every runtime's tags, ``tags.json``) in the output folder.
+The export in ``OUTPUT/export`` is reused while the tagger, ``--quantize`` and the export code stay the same.
+Timings depend on the machine and on what else runs on it; docs/export.md says how its numbers were taken.
 """
 
 from __future__ import annotations

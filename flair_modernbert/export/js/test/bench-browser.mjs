@@ -11,6 +11,8 @@ import { readFileSync } from "node:fs";
 
 import puppeteer from "puppeteer-core";
 
+import { summary } from "./latency.mjs";
+
 const [mode, url, file, executablePath, profile, ...flags] = process.argv.slice(2);
 if (!["tags", "time"].includes(mode) || !profile) {
   process.stderr.write("usage: node bench-browser.mjs tags|time URL FILE CHROMIUM PROFILE [--webgpu]\n");
@@ -52,13 +54,12 @@ try {
         await api.predict([text]);
         times.push(performance.now() - start);
       }
-      times.sort((a, b) => a - b);
-      const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-      return { ...about, texts: times.length, median_ms: at(0.5), p90_ms: at(0.9), min_ms: times[0] };
+      return { ...about, times };
     },
     mode,
     input,
   );
+  if (mode === "time") Object.assign(result, summary(result.times), { times: undefined });
   result.console = messages.filter((text) => /webgpu|wasm|fall/i.test(text)).slice(0, 5);
   process.stdout.write(JSON.stringify(result) + "\n");
 } finally {

@@ -7,18 +7,12 @@
 import { readFileSync } from "node:fs";
 
 import { loadTagger } from "../tagger.mjs";
+import { summary } from "./latency.mjs";
 
 /** Tags of pre-split sentences of one document, as the page's flairPage.tags computes them. */
 async function tagSentences(tagger, sentences) {
   const [emissions] = await tagger.emissions([sentences.map((words) => words.map((text) => ({ text })))]);
   return emissions.map((scores) => tagger.decode(scores).tags);
-}
-
-/** Median, p90 and minimum of times in ms. */
-function summary(times) {
-  const sorted = [...times].sort((a, b) => a - b);
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { texts: sorted.length, median_ms: at(0.5), p90_ms: at(0.9), min_ms: sorted[0] };
 }
 
 const [mode, folder, file, dtype, repeat = "1"] = process.argv.slice(2);
