@@ -114,19 +114,34 @@ def test_trained_tagger_f1_in_node_and_chromium_equals_pythons(node, names_model
 
 def test_random_model_has_the_real_vocabulary_rows_and_a_latency_table(node, tmp_path, capsys):
     """Without --tagger: a random ModernBERT whose embedding matrix has --vocab-rows rows (ModernBERT's 50,368 by
-    default), sizes and agreement per dtype, Node latency per 100-word text."""
+    default), sizes and agreement per dtype (on the first --sentences), Node latency per 100-word text."""
     out = tmp_path / "bench"
     assert main(["--size", "tiny", "--vocab-rows", "6000", "--data", str(SAMPLE / "train.conll"), "--quantize", "fp16",
-                 "--texts", "3", "--skip-browser", "--output", str(out)]) == 0
+                 "--texts", "3", "--sentences", "40", "--skip-browser", "--output", str(out)]) == 0
     config = json.loads((out / "random-tiny" / "config.json").read_text(encoding="utf-8"))
     assert config["vocab_size"] == 6000
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert set(results["latency_ms_per_100_words"]) == {"node fp32", "node fp16"}
     assert results["latency_ms_per_100_words"]["node fp32"]["texts"] == 3
     assert results["agreement"]["fp16"]["tag_agreement"] > 0.99 and results["f1"] == {}
+    assert results["sentences"] == 40
+    assert results["agreement"]["fp16"]["words"] == sum(len(line.split()) for line in first_sentences(40))
     assert results["sizes_mib"]["fp16"] < 0.6 * results["sizes_mib"]["fp32"]
     printed = capsys.readouterr().out
     assert "6,000 token embeddings" in printed and "| fp16 |" in printed and "node ms per 100 words" in printed
+
+
+def first_sentences(count: int) -> list[str]:
+    """The first ``count`` sentences of the sample's training file, one string of words each."""
+    text = (SAMPLE / "train.conll").read_text(encoding="utf-8")
+    blocks = [block for block in text.split("\n\n") if block.strip()]
+    return [" ".join(line.split()[0] for line in block.splitlines() if line.strip()) for block in blocks[:count]]
+
+
+def test_sentences_below_one_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        main(["--data", str(SAMPLE / "train.conll"), "--sentences", "0"])
+    assert "--sentences must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_embedding_rows_below_the_tokenizer_size_are_refused(tmp_path):

@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 JS_DIR = HERE / "js"
+#: The example page Chromium is measured on (a source checkout's examples/browser).
+PAGE_DIR = HERE.parent.parent / "examples" / "browser"
 TYPES = ("person", "location", "group", "product", "corporation", "creative-work")
 
 
@@ -112,7 +114,7 @@ def run_node(export: Path, mode: str, path: Path, dtype: str, repeat: int = 1) -
 def run_chromium(export: Path, mode: str, path: Path, dtype: str, chromium: str, profile: Path,
                  device: str = "wasm") -> dict:
     """``bench-browser.mjs`` over the example page serving ``export`` (``mode`` ``tags`` or ``time``)."""
-    sys.path.insert(0, str(HERE.parent.parent / "examples" / "browser"))
+    sys.path.insert(0, str(PAGE_DIR))
     try:
         import serve
     finally:
@@ -227,6 +229,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--quantize", default="fp16,int8,q4",
                         help="quantized copies to compare with fp32 (export's --quantize)")
     parser.add_argument("--texts", type=int, default=20, help="100-word texts timed per runtime")
+    parser.add_argument("--sentences", type=int, default=None, metavar="N",
+                        help="tag and score only the first N sentences (e.g. for a slow software WebGPU adapter)")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium", help="Chromium executable")
     parser.add_argument("--skip-browser", action="store_true", help="no Chromium measurement")
     parser.add_argument("--skip-timing", action="store_true", help="sizes, agreement and F1 only, no latency")
@@ -237,6 +241,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         parser.error("give --data (a column file) for a random model, or --tagger and --corpus")
     if args.tagger is not None and args.corpus is None:
         parser.error("--tagger needs --corpus: the recipe or column folder whose gold split is scored")
+    if args.sentences is not None and args.sentences < 1:
+        parser.error(f"--sentences must be at least 1, got {args.sentences}")
+    for needed in [JS_DIR / "test" / "bench.mjs", *([] if args.skip_browser else [PAGE_DIR / "serve.py"])]:
+        if not needed.is_file():
+            parser.error(f"{needed} is missing: the benchmark runs from a source checkout of flair-modernbert "
+                         "(git clone; pip install -e .)" + ("" if args.skip_browser else ", or give --skip-browser"))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     from flair_modernbert.export import DTYPES, export_tagger, parse_quantize
@@ -250,6 +260,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
     tagger, sentences, gold, description = load_benchmark_tagger(args, out)
+    if args.sentences is not None:
+        sentences = sentences[: args.sentences]
+        gold = None if gold is None else (gold[0][: args.sentences], gold[1])
+        description += f" (first {len(sentences)} sentences)"
     export = out / "export"
     source = out / "export-source.json"
     key = {"tagger": str(args.tagger.resolve()) if args.tagger else f"random-{args.size}-{args.vocab_rows}",
