@@ -5,6 +5,7 @@ and stay close, unsupported taggers and options are refused before any work."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -190,12 +191,19 @@ def test_unsupported_taggers_are_refused_before_any_work(bpe_modernbert_dir, tin
     assert not out.exists()
 
 
-def test_bert_export_folder_windows_and_quantized_copies(tiny_bert_dir, make_random_tagger, tmp_path):
+def test_bert_export_folder_windows_and_quantized_copies(tiny_bert_dir, make_random_tagger, tmp_path, caplog):
     """A stock BERT tagger exports with BertForTokenClassification's config; how long sequences are handled follows
     stock Flair (no tokenizer window: error past the model's positions; allow_long_sentences: stride; else:
-    truncate); --quantize fp16,int8,q4 writes the three files Transformers.js loads, each close to Flair."""
+    truncate); --quantize fp16,int8,q4 writes the three files Transformers.js loads, each close to Flair, and ONNX
+    Runtime's quantizers do not flood the log (a line per graph node) while our own progress lines stay."""
     tagger = make_random_tagger(tiny_bert_dir, stock=True, use_context=3)
+    caplog.set_level(logging.DEBUG)
     result = export_tagger(tagger, tmp_path / "out", quantize="q4,fp16,q8", link_node_modules=False)
+    chatter = [r.getMessage() for r in caplog.records
+               if "onnxruntime" in r.pathname or r.name.startswith("onnxruntime")]
+    assert chatter == []
+    assert any(r.getMessage().startswith("wrote ") and r.getMessage().split(" (")[0].endswith("model_q4.onnx")
+               for r in caplog.records)
     out = result.folder
     config = json.loads((out / "config.json").read_text())
     assert config["model_type"] == "bert" and config["architectures"] == ["BertForTokenClassification"]

@@ -18,7 +18,7 @@ import pytest
 from flair.data import Sentence
 
 from flair_modernbert.export import export_tagger
-from flair_modernbert.export.benchmark import F1_TOLERANCE, f1_failures, main, python_onnx_tags
+from flair_modernbert.export.benchmark import F1_TOLERANCE, f1_failures, main, python_onnx_tags, ran_on, table
 from flair_modernbert.export.folder import JS_DIR
 from flair_modernbert.export.spec import export_spec
 from flair_modernbert.export.verify import decode_emissions, flair_emissions, onnx_emissions
@@ -75,6 +75,23 @@ def test_f1_failures_name_the_runtime_and_both_scores():
     # no Python ONNX score (a tagger with context): fp32 is held to Flair's
     assert f1_failures({"flair": 0.5, "node fp32": 0.503}, ["fp32"]) == ["node fp32: 0.5030 vs Python's 0.5000"]
     assert F1_TOLERANCE == 0.001
+
+
+def test_a_run_the_page_moved_to_another_device_is_left_out_and_said():
+    """WebGPU without fp16 kernels (SwiftShader): the page runs fp16 on WASM; that run must neither appear as WebGPU's
+    numbers nor replace WASM's, and the table says why the cell is empty."""
+    fallbacks: dict[str, str] = {}
+    assert ran_on({"device": "webgpu", "tags": []}, "webgpu", "q8", fallbacks) and fallbacks == {}
+    moved = {"device": "wasm", "fallback": "device webgpu failed: The device (webgpu) does not support fp16"}
+    assert not ran_on(moved, "webgpu", "fp16", fallbacks)
+    assert fallbacks == {"fp16 on webgpu": "ran on wasm: device webgpu failed: The device (webgpu) does not support fp16"}
+    results = {"model": "m", "sentences": 3, "machine": {"cpus": 2}, "sizes_mib": {"fp32": 1.0, "fp16": 0.5},
+               "agreement": {"fp16": {"tag_agreement": 1.0, "span_f1_vs_fp32": 1.0}}, "f1": {},
+               "latency_ms_per_100_words": {"chromium webgpu fp32": {"median_ms": 5.0, "p90_ms": 6.0}},
+               "fallbacks": fallbacks}
+    printed = table(results, ["fp32", "fp16"])
+    assert "| fp16 | 0.5 MiB | 100.00% | 1.000 | – |" in printed
+    assert "fp16 on webgpu: not measured, the page ran on wasm: device webgpu failed" in printed
 
 
 def test_trained_tagger_f1_in_node_and_chromium_equals_pythons(node, names_model, tmp_path, capsys):

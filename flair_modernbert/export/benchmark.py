@@ -133,10 +133,19 @@ def run_chromium(export: Path, mode: str, path: Path, dtype: str, chromium: str,
     if run.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}")
     result = json.loads(run.stdout.strip().splitlines()[-1])
-    if result.get("device") != device:
-        logger.warning("Chromium ran %s on %s, not %s: %s", dtype, result.get("device"), device,
-                       result.get("fallback") or result.get("console"))
     return result
+
+
+def ran_on(run: dict, device: str, dtype: str, fallbacks: dict[str, str]) -> bool:
+    """Whether a Chromium run used the ``device`` asked for; a run the page moved to another device (WebGPU
+    without an adapter, or without the dtype's kernels) is noted in ``fallbacks`` and left out of the table, so it
+    never stands in for that device's numbers or replaces the other device's."""
+    if run.get("device") == device:
+        return True
+    reason = run.get("fallback") or run.get("console") or "no reason given"
+    fallbacks[f"{dtype} on {device}"] = f"ran on {run.get('device')}: {reason}"
+    logger.warning("Chromium ran %s on %s, not %s: %s", dtype, run.get("device"), device, reason)
+    return False
 
 
 def agreement(reference: list[list[str]], other: list[list[str]]) -> dict:
@@ -286,6 +295,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     agree = {dtype: agreement(tags[("node", "fp32")], tags[("node", dtype)]) for dtype in dtypes[1:]}
     scores: dict[str, Any] = {}
     failures: list[str] = []
+    fallbacks: dict[str, str] = {}
     if gold is not None:
         from flair_modernbert.evaluation import evaluate_tagger, evaluate_tags
 
@@ -301,7 +311,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                 logger.info("tagging with %s in headless Chromium (%s)", dtype, device)
                 run = run_chromium(export, "tags", sentences_file, dtype, args.chromium, out / f"profile-{dtype}",
                                    device)
-                tags[(f"chromium {run['device']}", dtype)] = run["tags"]
+                if ran_on(run, device, dtype, fallbacks):
+                    tags[(f"chromium {device}", dtype)] = run["tags"]
         for (runtime, dtype), found in tags.items():
             scores[f"{runtime} {dtype}"] = evaluate_tags(gold_sentences, label_type, found).micro["f1"]
         failures = f1_failures(scores, dtypes)
@@ -312,10 +323,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         for device in [] if args.skip_browser else devices:
             logger.info("timing %s in headless Chromium (%s)", dtype, device)
             run = run_chromium(export, "time", texts_file, dtype, args.chromium, out / f"profile-{dtype}", device)
-            latency[f"chromium {run['device']} {dtype}"] = run
+            if ran_on(run, device, dtype, fallbacks):
+                latency[f"chromium {device} {dtype}"] = run
     results = {
         "model": description, "sizes_mib": {k: v / 2**20 for k, v in sizes.items()}, "files": files,
         "agreement": agree, "f1": scores, "f1_failures": failures, "latency_ms_per_100_words": latency,
+        "fallbacks": fallbacks,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "sentences": len(sentences),
         "texts": args.texts,
     }
@@ -370,6 +383,8 @@ def table(results: dict, dtypes: list[str]) -> str:
             entry = latency.get(f"{runtime} {dtype}")
             cells.append(f"{entry['median_ms']:.0f} ({entry['p90_ms']:.0f})" if entry else "–")
         lines.append("| " + " | ".join(cells) + " |")
+    for what, why in results.get("fallbacks", {}).items():
+        lines += ["", f"{what}: not measured, the page {why}"]
     if "flair" in f1:
         lines += ["", f"Flair (torch, fp32) test F1: {f1['flair']:.4f}; JavaScript F1 equal to Python's on the same "
                       f"file to {F1_TOLERANCE}: " + ("FAIL: " + "; ".join(results["f1_failures"])

@@ -27,10 +27,11 @@ loads for ``dtype`` ``fp16``, ``q8``, ``q4``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import torch
 from torch import nn
@@ -238,4 +239,31 @@ def quantize(name: str, source: os.PathLike | str, target: os.PathLike | str) ->
     writers = {"fp16": quantize_fp16, "int8": quantize_int8, "q4": quantize_q4}
     if name not in writers:
         raise ValueError(f"--quantize {name!r}: choose from {', '.join(writers)}")
-    return writers[name](source, target)
+    with quiet_quantizers():
+        return writers[name](source, target)
+
+
+class _QuantizerChatter(logging.Filter):
+    """Drops records that ONNX Runtime's quantizers log through the root logger (``logging.info(...)``) below
+    ERROR: a line per graph node ("Ignore MatMul ...", thousands for ModernBERT-base) and advice that does not apply
+    to dynamic quantization."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or f"onnxruntime{os.sep}" not in record.pathname
+
+
+@contextlib.contextmanager
+def quiet_quantizers() -> Iterator[None]:
+    """Silence ONNX Runtime below ERROR for the duration: its quantizers log through the root logger and through
+    module loggers under ``onnxruntime`` ("skip to quantize ..." per node), so a filter sits on the root logger and
+    the ``onnxruntime`` logger's level is raised."""
+    chatter = _QuantizerChatter()
+    root, package = logging.getLogger(), logging.getLogger("onnxruntime")
+    level = package.level
+    root.addFilter(chatter)
+    package.setLevel(max(level, logging.ERROR))
+    try:
+        yield
+    finally:
+        root.removeFilter(chatter)
+        package.setLevel(level)
