@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from flair.data import Sentence
 
+from flair_modernbert.data.columns import read_words
 from flair_modernbert.export import export_tagger
 from flair_modernbert.export.benchmark import F1_TOLERANCE, f1_failures, main, python_onnx_tags, ran_on, table
 from flair_modernbert.export.folder import JS_DIR
@@ -142,17 +143,10 @@ def test_random_model_has_the_real_vocabulary_rows_and_a_latency_table(node, tmp
     assert results["latency_ms_per_100_words"]["node fp32"]["texts"] == 3
     assert results["agreement"]["fp16"]["tag_agreement"] > 0.99 and results["f1"] == {}
     assert results["sentences"] == 40
-    assert results["agreement"]["fp16"]["words"] == sum(len(line.split()) for line in first_sentences(40))
+    assert results["agreement"]["fp16"]["words"] == sum(map(len, read_words(SAMPLE / "train.conll", limit=40)))
     assert results["sizes_mib"]["fp16"] < 0.6 * results["sizes_mib"]["fp32"]
     printed = capsys.readouterr().out
     assert "6,000 token embeddings" in printed and "| fp16 |" in printed and "node ms per 100 words" in printed
-
-
-def first_sentences(count: int) -> list[str]:
-    """The first ``count`` sentences of the sample's training file, one string of words each."""
-    text = (SAMPLE / "train.conll").read_text(encoding="utf-8")
-    blocks = [block for block in text.split("\n\n") if block.strip()]
-    return [" ".join(line.split()[0] for line in block.splitlines() if line.strip()) for block in blocks[:count]]
 
 
 def test_sentences_below_one_are_refused(capsys):

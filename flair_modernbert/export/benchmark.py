@@ -321,6 +321,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         logger.info("timing %s in Node", dtype)
         latency[f"node {dtype}"] = run_node(export, "time", texts_file, dtype)
         for device in [] if args.skip_browser else devices:
+            if f"{dtype} on {device}" in fallbacks:
+                continue  # tagging already found that the page moves this dtype off this device
             logger.info("timing %s in headless Chromium (%s)", dtype, device)
             run = run_chromium(export, "time", texts_file, dtype, args.chromium, out / f"profile-{dtype}", device)
             if ran_on(run, device, dtype, fallbacks):
