@@ -50,12 +50,15 @@ PRESIDIO_ENTITIES: dict[str, str] = {
     "person": "PERSON",
     "location": "LOCATION",
     "organization": "ORGANIZATION",
+    "street_address": "STREET_ADDRESS",
+    "date": "DATE_TIME",
     "email": "EMAIL_ADDRESS",
     "phone": "PHONE_NUMBER",
     "url": "URL",
     "ip": "IP_ADDRESS",
     "credit_card": "CREDIT_CARD",
     "iban": "IBAN_CODE",
+    "ssn": "US_SSN",
 }
 
 
