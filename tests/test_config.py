@@ -120,7 +120,8 @@ def test_a_minimal_recipe_gets_the_documented_defaults(tmp_path, monkeypatch):
     assert recipe.augmentation.ops == [] and recipe.augmentation.ratio == 1.0
     assert recipe.output_dir == str(tmp_path / "runs" / "my-run")
     # only the keys of the corpus type are written back
-    assert set(recipe.to_dict()["corpus"]) == {"type", "name", "kwargs", "label_type", "sample", "seed", "documents"}
+    assert set(recipe.to_dict()["corpus"]) == {"type", "name", "kwargs", "label_type", "sample", "seed", "documents",
+                                               "label_map", "canonical_types"}
 
 
 def test_exponent_floats_are_numbers_and_literals_are_case_insensitive(tmp_path):

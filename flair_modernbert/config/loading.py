@@ -25,6 +25,7 @@ from flair_modernbert.config.schema import (
     HFCorpus,
     Recipe,
     Section,
+    SpansCorpus,
     Variant,
 )
 from flair_modernbert.config.yamlfiles import apply_override, read_yaml
@@ -40,7 +41,7 @@ __all__ = [
     "variant_recipe",
 ]
 
-_CORPORA = {"flair": FlairCorpus, "column": ColumnCorpus, "hf": HFCorpus}
+_CORPORA = {"flair": FlairCorpus, "column": ColumnCorpus, "hf": HFCorpus, "spans": SpansCorpus}
 _NO_TYPE = type("_NoType", (), {"annotation": None})()
 _TAGGED = {"corpus": _CORPORA, "ops": {"lowercase": None, "swap": None, "char_noise": None}}
 
@@ -132,9 +133,9 @@ def _recipe(data: Any, overrides: Sequence[str], source: str, base_dir: Optional
     data, applied = _with_overrides(data, overrides, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a recipe is a mapping with the keys corpus, embeddings, tagger, training, "
-                          f"augmentation, output_dir; got {shown(data)}", source=source)
+                          f"augmentation, synthetic, output_dir; got {shown(data)}", source=source)
     if "corpus" not in data:
-        raise ConfigError(f"{source}: corpus: required section is missing (corpus.type: flair, column or hf)",
+        raise ConfigError(f"{source}: corpus: required section is missing (corpus.type: flair, column, hf or spans)",
                           key="corpus", source=source)
     if data.get("output_dir") is None:
         # the default output folder is relative to the current directory, like a command-line path

@@ -1,8 +1,9 @@
 """The one schema: pydantic models of recipes, augmentation operations and ablation definitions.
 
-A recipe has six top-level keys, each optional except ``corpus``::
+A recipe has seven top-level keys, each optional except ``corpus``::
 
-    corpus:        where the sentences come from  -> FlairCorpus | ColumnCorpus | HFCorpus (by ``type``)
+    corpus:        where the sentences come from  -> FlairCorpus | ColumnCorpus | HFCorpus | SpansCorpus (by ``type``)
+    synthetic:     generated PII documents added to every split -> SyntheticConfig (default: none)
     embeddings:    the ModernBERT encoder          -> EmbeddingsConfig
     tagger:        the head on top of it           -> TaggerConfig
     training:      optimiser, schedule, seeds      -> TrainingConfig
@@ -44,6 +45,7 @@ from flair_modernbert.config.errors import FieldIssue, shown
 from flair_modernbert.config.paths import looks_like_path, resolve_path
 from flair_modernbert.encoder.options import BACKENDS, POOLINGS
 from flair_modernbert.encoder.random_models import check_model_name
+from flair_modernbert.redaction.rules import load_rules
 
 __all__ = [
     "CORPUS_TYPES",
@@ -54,7 +56,12 @@ __all__ = [
     "FlairCorpus",
     "ColumnCorpus",
     "HFCorpus",
+    "SpansCorpus",
+    "SPAN_FILE_FORMATS",
+    "SPAN_ALIGNMENTS",
     "CorpusConfig",
+    "SyntheticConfig",
+    "canonical_type",
     "DocumentsConfig",
     "EmbeddingsConfig",
     "TaggerConfig",
@@ -70,7 +77,11 @@ __all__ = [
     "dice_with_crf_message",
 ]
 
-CORPUS_TYPES = ("flair", "column", "hf")
+CORPUS_TYPES = ("flair", "column", "hf", "spans")
+#: ``corpus.format`` of a ``spans`` corpus (``auto``: by extension and content; see flair_modernbert.data.spans)
+SPAN_FILE_FORMATS = ("auto", "jsonl", "doccano", "label_studio", "presidio")
+#: ``corpus.alignment``: what a span whose edges fall inside a word does
+SPAN_ALIGNMENTS = ("expand", "error")
 #: Default entity types of ``lowercase``, matched case-insensitively: CoNLL's PER, OntoNotes' PERSON, WNUT's person.
 PERSON_TYPES: tuple[str, ...] = ("PER", "PERSON")
 LOWERCASE_SCOPES = ("entities", "sentence")
@@ -140,6 +151,13 @@ PositiveNumber = Annotated[float, Field(gt=0.0), AfterValidator(_finite)]
 TypeNames = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
 
 
+def canonical_type(name: str) -> Optional[str]:
+    """The canonical PII type name of ``name`` (the first name of its group in ``rules.json``'s ``type_groups``,
+    case-insensitive: ``PER`` -> ``person``, ``PHONE_NUMBER`` -> ``phone``), or ``None`` when no group holds it."""
+    folded = name.casefold()
+    return next((group[0] for group in load_rules()["type_groups"] if folded in group), None)
+
+
 # ------------------------------------------------------------------------------------------------ corpus
 def _sample(value: Any) -> Optional[Union[int, float]]:
     if value is None:
@@ -179,12 +197,31 @@ class _Corpus(Section):
         seed: seed of every random choice made while loading (the sample, a dev/test split carved from train,
             synthetic documents).
         documents: train and score on whole documents (see :class:`DocumentsConfig`); ``None``: sentences.
+        label_map: entity type -> new type, applied to every split right after loading (before ``sample``):
+            ``{PER: person, LOC: location, ORG: organization, MISC: null}``; ``null`` (or ``O``) drops the
+            type's spans. Types not named keep their names. Default ``None`` (no renaming).
+        canonical_types: after ``label_map``, rename every type that ``rules.json``'s ``type_groups`` knows to
+            its canonical name (``PER`` -> ``person``, ``PHONE_NUMBER`` -> ``phone``); others are kept. Default
+            false.
     """
 
     label_type: Annotated[str, Field(min_length=1, pattern=r"\S")] = "ner"
     sample: Annotated[Optional[Union[int, float]], PlainValidator(_sample)] = None
     seed: int = 0
     documents: Optional[DocumentsConfig] = None
+    label_map: Optional[dict[Annotated[str, Field(min_length=1)], Optional[str]]] = None
+    canonical_types: bool = False
+
+    @field_validator("label_map")
+    @classmethod
+    def _label_map(cls, value: Optional[dict[str, Optional[str]]]) -> Optional[dict[str, Optional[str]]]:
+        if value is None:
+            return None
+        for old, new in value.items():
+            if new is not None and (not new or any(c.isspace() for c in new)):
+                raise ValueError(f"{old}: the new type {new!r} must be a non-empty name without white space "
+                                 "(or null to drop the type)")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -334,7 +371,35 @@ class HFCorpus(_Corpus):
         return self
 
 
-CorpusConfig = Annotated[Union[FlairCorpus, ColumnCorpus, HFCorpus], Field(discriminator="type")]
+class SpansCorpus(_Corpus):
+    """``corpus: {type: spans}``: span-annotated text (see docs/corpora.md).
+
+    Every record is a text with character spans: JSON lines of ``{"text", "spans": [{"start", "end",
+    "type"}]}`` (what ``flair-modernbert predict`` writes), doccano JSONL, Label Studio's JSON export or
+    presidio-evaluator's dataset JSON. Texts are split into sentences and words by the one segmentation rule
+    (:mod:`flair_modernbert.segmentation`), as at prediction time.
+
+    Attributes:
+        path: one file (the train split; dev and test are sampled from it) or a folder of files. Required.
+        train_file, dev_file, test_file: file names inside a folder ``path``. Default ``None``: Flair's rule
+            (names containing ``train``, ``dev``/``testa``, ``test``/``testb``); a split without a file is
+            sampled from train (10 %, seeded by ``seed``).
+        format: ``auto`` (default: by extension and content), ``jsonl``, ``doccano``, ``label_studio`` or
+            ``presidio``.
+        alignment: a span whose edges fall inside a word: ``expand`` (default) widens it to whole words and
+            logs a warning naming file and line; ``error`` stops with file and line.
+    """
+
+    type: Literal["spans"]
+    path: Annotated[str, _path("corpus.path")]
+    train_file: Optional[str] = None
+    dev_file: Optional[str] = None
+    test_file: Optional[str] = None
+    format: Literal[SPAN_FILE_FORMATS] = "auto"  # type: ignore[valid-type]
+    alignment: Literal[SPAN_ALIGNMENTS] = "expand"  # type: ignore[valid-type]
+
+
+CorpusConfig = Annotated[Union[FlairCorpus, ColumnCorpus, HFCorpus, SpansCorpus], Field(discriminator="type")]
 
 
 # ------------------------------------------------------------------------------------------------ encoder
@@ -426,6 +491,8 @@ class TaggerConfig(Section):
         class_weights: loss weight per tag or entity type, e.g. ``{O: 0.5, PER: 2}``. With a CRF head they
             need ``loss: ce+dice`` (Flair's CRF likelihood cannot be weighted).
         tag_format: how spans become tags inside the model: ``BIOES`` (default) or ``BIO``.
+        recall_bias: the model's default recall knob, stored with it: the O tag's emission is lowered by this
+            much before decoding (higher: more redacted, fewer leaks). Default 0.0 (plain decoding).
     """
 
     head: Literal["crf", "bilstm-crf", "softmax"] = "crf"
@@ -438,6 +505,7 @@ class TaggerConfig(Section):
     locked_dropout: BelowOne = 0.5
     class_weights: Optional[dict[str, PositiveNumber]] = None
     tag_format: Annotated[Literal["BIOES", "BIO"], _any_case("BIOES", "BIO")] = "BIOES"
+    recall_bias: Annotated[float, AfterValidator(_finite)] = 0.0
 
     @model_validator(mode="after")
     def _loss_fits_head(self) -> "TaggerConfig":
@@ -591,6 +659,70 @@ class AugmentationConfig(Section):
         return self.model_dump(mode="python")
 
 
+# ------------------------------------------------------------------------------------------------ synthetic
+def _locale(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}(_[A-Za-z]{2,4})?", value):
+        raise ValueError(f"expected a Faker locale such as en_US, de_DE or fr_FR, got {value!r}")
+    return value
+
+
+def _canonical_types(values: Optional[list[str]]) -> Optional[list[str]]:
+    if values is None:
+        return None
+    known = [group[0] for group in load_rules()["type_groups"]]
+    found: list[str] = []
+    for value in values:
+        kind = canonical_type(value)
+        if kind is None:
+            raise ValueError(f"{value!r} is not a PII type; types (or their aliases in rules.json's type_groups): "
+                             f"{', '.join(known)}")
+        if kind not in found:
+            found.append(kind)
+    return found
+
+
+class SyntheticConfig(Section):
+    """``synthetic:`` -- generated PII documents (:mod:`flair_modernbert.synthetic`) added to the corpus.
+
+    The documents are Faker-filled templates with span labels of canonical type names (``person``, ``phone``,
+    ...); they join the corpus after ``corpus.label_map`` and ``corpus.sample``. Each split has its own seed
+    (``seed``, ``seed + 1``, ``seed + 2`` for train, dev and test), so dev and test do not repeat train.
+
+    Attributes:
+        train, dev, test: documents generated and added to each split. Default 0.
+        locales: Faker locales, e.g. ``[en_US, de_DE]``. Default ``[en_US]``.
+        seed: seed of the generator. Default 0.
+        lowercase, uppercase: share of generated documents whose names are lower-cased / upper-cased. Defaults
+            0.1 and 0.05; together at most 1.
+        long_documents: share of generated documents that are long ones assembled from many records (up to the
+            encoder's 8,192-subtoken window). Default 0.0.
+        types: keep only these types' spans in the generated data (others become O); canonical names or
+            their aliases (``PER``, ``PHONE_NUMBER``). Default ``None``: every type.
+    """
+
+    train: Annotated[int, Field(ge=0)] = 0
+    dev: Annotated[int, Field(ge=0)] = 0
+    test: Annotated[int, Field(ge=0)] = 0
+    locales: Annotated[list[Annotated[str, AfterValidator(_locale)]], Field(min_length=1)] = Field(
+        default_factory=lambda: ["en_US"]
+    )
+    seed: int = 0
+    lowercase: Probability = 0.1
+    uppercase: Probability = 0.05
+    long_documents: Probability = 0.0
+    types: Annotated[Optional[TypeNames], AfterValidator(_canonical_types)] = None
+
+    @model_validator(mode="after")
+    def _shares(self) -> "SyntheticConfig":
+        if self.lowercase + self.uppercase > 1.0 + 1e-9:
+            raise FieldIssue(
+                "uppercase",
+                f"lowercase ({self.lowercase}) + uppercase ({self.uppercase}) is more than 1: they are shares of "
+                "the same generated documents",
+            )
+        return self
+
+
 # ------------------------------------------------------------------------------------------------ recipe
 class Recipe(Section):
     """A whole recipe; build it with :func:`flair_modernbert.config.load_recipe` (or ``recipe_from_dict``).
@@ -603,6 +735,7 @@ class Recipe(Section):
     tagger: TaggerConfig = Field(default_factory=TaggerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     augmentation: AugmentationConfig = Field(default_factory=AugmentationConfig)
+    synthetic: Optional[SyntheticConfig] = None
     output_dir: Annotated[str, _path("output_dir")] = "runs/recipe"
     _source: Optional[str] = PrivateAttr(default=None)
 

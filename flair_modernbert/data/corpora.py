@@ -10,6 +10,12 @@ whose entities are span labels of ``label_type``:
 * ``type: hf`` -- a ``datasets`` id or a ``save_to_disk`` folder with a tokens column and a tags column;
   integer tags are named by the ``ClassLabel`` feature, tags are checked like column files, and each row
   becomes a ``Sentence`` with span labels.
+* ``type: spans`` -- span-annotated text (our JSON lines, doccano, Label Studio, presidio-evaluator), read by
+  :mod:`flair_modernbert.data.spans`: split by the one segmentation rule, labelled through the one converter.
+
+Then, for every type: ``label_map`` renames (or drops) entity types, ``canonical_types`` maps them to the
+canonical PII names, ``sample`` subsamples, and a recipe's ``synthetic:`` section adds generated documents
+(:mod:`flair_modernbert.synthetic`) to each split.
 """
 
 from __future__ import annotations
@@ -20,27 +26,38 @@ import math
 import random
 import re
 import zipfile
+from collections import Counter
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 import flair
 import flair.datasets
 from flair.data import Corpus, Sentence
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import ConcatDataset, Dataset, Subset
 
-from flair_modernbert.config import ColumnCorpus, CorpusConfig, FlairCorpus, HFCorpus
+from flair_modernbert.config import (
+    ColumnCorpus,
+    CorpusConfig,
+    FlairCorpus,
+    HFCorpus,
+    Recipe,
+    SpansCorpus,
+    SyntheticConfig,
+)
 from flair_modernbert.config.errors import close_matches
+from flair_modernbert.config.schema import canonical_type
 from flair_modernbert.data.columns import COMMENT_SYMBOL, CorpusFormatError, TagChecker, check_column_file
 from flair_modernbert.data.documents import link_ontonotes_documents
+from flair_modernbert.data.spans import SpanDocument, read_span_documents, sentences_from_span_documents
 from flair_modernbert.data.summary import SPLITS, summarize_corpus
-from flair_modernbert.tags import add_spans, spans_from_tags
+from flair_modernbert.tags import add_spans, spans_from_tags, spans_of
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["load_corpus", "flair_loader"]
+__all__ = ["load_corpus", "flair_loader", "relabel_corpus", "add_synthetic"]
 
 
-def _column_files(cfg: ColumnCorpus, folder: Path) -> dict[str, Optional[Path]]:
+def _column_files(cfg: Union[ColumnCorpus, SpansCorpus], folder: Path) -> dict[str, Optional[Path]]:
     listing = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
     for split in SPLITS:
         name = getattr(cfg, f"{split}_file")
@@ -62,7 +79,7 @@ def _column_files(cfg: ColumnCorpus, folder: Path) -> dict[str, Optional[Path]]:
                 files[split] = folder / getattr(cfg, f"{split}_file")
     if not any(files.values()):
         raise FileNotFoundError(
-            f"corpus.path: no column files found in {folder} (it holds: {listing}); set corpus.train_file, "
+            f"corpus.path: no {cfg.type} files found in {folder} (it holds: {listing}); set corpus.train_file, "
             "corpus.dev_file and corpus.test_file"
         )
     if files["train"] is None:
@@ -320,6 +337,155 @@ def _load_hf(cfg: HFCorpus) -> Corpus:
     return Corpus(parts.get("train"), parts.get("dev"), parts.get("test"), name=source, random_seed=cfg.seed)
 
 
+# ------------------------------------------------------------------------------------------------ span files
+def _load_spans(cfg: SpansCorpus) -> Corpus:
+    from flair.datasets import FlairDatapointDataset
+
+    path = Path(cfg.path)
+    if path.is_file():
+        if any((cfg.train_file, cfg.dev_file, cfg.test_file)):
+            raise ValueError(f"corpus.path: {path} is a file (the train split); train_file, dev_file and test_file "
+                             "name files inside a folder path")
+        files: dict[str, Optional[Path]] = {"train": path, "dev": None, "test": None}
+    elif path.is_dir():
+        files = _column_files(cfg, path)
+    else:
+        raise FileNotFoundError(
+            f"corpus.path: {path} does not exist (relative paths in a recipe are relative to the recipe file). "
+            "Give a span file (JSON lines, doccano, Label Studio or presidio-evaluator JSON) or a folder of them."
+        )
+    parts: dict[str, Any] = {}
+    for split, file in files.items():
+        if file is None:
+            continue
+        documents = read_span_documents(file, cfg.format)
+        # label_map and canonical_types are applied to all corpus types alike, after loading (relabel_corpus)
+        sentences = sentences_from_span_documents(documents, cfg.label_type, cfg.alignment)
+        logger.info("%s (%s): %d documents, %d sentences", file, split, len(documents), len(sentences))
+        parts[split] = FlairDatapointDataset(sentences)
+    missing = [split for split in ("dev", "test") if split not in parts]
+    if missing:
+        logger.info("%s: no %s file; Flair samples 10%% of train for it (seed %d)", path, " or ".join(missing),
+                    cfg.seed)
+    return Corpus(parts.get("train"), parts.get("dev"), parts.get("test"), name=str(path), random_seed=cfg.seed)
+
+
+# ------------------------------------------------------------------------------------------------ label_map
+def relabel_corpus(
+    corpus: Corpus,
+    label_type: str,
+    label_map: Optional[dict[str, Optional[str]]] = None,
+    canonical_types: bool = False,
+) -> Corpus:
+    """Rename (or drop) the entity types of every split: ``label_map`` first (``None`` or ``"O"`` drops the
+    type), then, with ``canonical_types``, ``rules.json``'s canonical names (``PER`` -> ``person``).
+
+    Returns:
+        A corpus of the same (relabelled) sentences, split as before; ``corpus`` itself when there is nothing
+        to do. A ``label_map`` key that no split holds is logged (a misspelt type would otherwise do nothing).
+    """
+    if not label_map and not canonical_types:
+        return corpus
+    from flair.datasets import FlairDatapointDataset
+
+    seen: Counter = Counter()
+    renamed: Counter = Counter()
+
+    def relabel(dataset: Optional[Dataset]) -> Optional[Dataset]:
+        if dataset is None:
+            return None
+        sentences = list(dataset)  # materialised: a lazily read dataset would forget the new labels
+        for sentence in sentences:
+            spans = spans_of(sentence, label_type)
+            if not spans:
+                continue
+            new_spans = []
+            for start, end, kind in spans:
+                seen[kind] += 1
+                new = kind
+                if label_map and kind in label_map:
+                    new = label_map[kind]
+                    new = None if new in (None, "O") else new
+                if new is not None and canonical_types:
+                    new = canonical_type(new) or new
+                if new != kind:
+                    renamed[f"{kind} -> {new if new is not None else 'dropped'}"] += 1
+                if new is not None:
+                    new_spans.append((start, end, new))
+            sentence.remove_labels(label_type)
+            add_spans(sentence, new_spans, label_type)
+        return FlairDatapointDataset(sentences)
+
+    result = Corpus(relabel(corpus.train), relabel(corpus.dev), relabel(corpus.test), name=corpus.name,
+                    sample_missing_splits=False)
+    unused = sorted(set(label_map or {}) - set(seen))
+    if unused:
+        logger.warning("corpus.label_map: the corpus has no %s spans (its types: %s)", ", ".join(unused),
+                       ", ".join(sorted(seen)) or "none")
+    if renamed:
+        logger.info("corpus types renamed: %s", ", ".join(f"{what} ({n} spans)" for what, n in sorted(renamed.items())))
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ synthetic
+def generate_synthetic_records(n: int, **options: Any) -> Iterator[dict[str, Any]]:
+    """Records of :func:`flair_modernbert.synthetic.generate_records` (the one generator; imported when used)."""
+    from flair_modernbert.synthetic import generate_records
+
+    return generate_records(n, **options)
+
+
+def add_synthetic(
+    corpus: Corpus,
+    config: Optional[SyntheticConfig],
+    label_type: str = "ner",
+    generate: Optional[Callable[..., Iterator[dict[str, Any]]]] = None,
+) -> Corpus:
+    """The corpus with generated PII documents added to each split (``config.train``/``dev``/``test`` of them).
+
+    Each split is generated with its own seed (``seed``, ``seed + 1``, ``seed + 2``) so dev and test do not repeat
+    train; the records become sentences as span files do (:func:`sentences_from_span_documents`), each document's
+    sentences linked as context.
+
+    Args:
+        corpus: the corpus (after ``label_map`` and ``sample``).
+        config: the recipe's ``synthetic:`` section; ``None`` or all sizes 0: ``corpus`` unchanged.
+        label_type: the label layer of the spans.
+        generate: the record generator, by default :func:`generate_synthetic_records` (for tests).
+    """
+    if config is None or not (config.train or config.dev or config.test):
+        return corpus
+    from flair.datasets import FlairDatapointDataset
+
+    generate = generate or generate_synthetic_records
+    parts: dict[str, Optional[Dataset]] = {}
+    added = []
+    for offset, split in enumerate(SPLITS):
+        dataset = getattr(corpus, split)
+        count = getattr(config, split)
+        if not count:
+            parts[split] = dataset
+            continue
+        records = generate(
+            count, seed=config.seed + offset, locales=tuple(config.locales), lowercase=config.lowercase,
+            uppercase=config.uppercase, long_documents=config.long_documents, types=config.types,
+        )
+        source = f"synthetic:{split}"
+        documents = [
+            SpanDocument(record["text"], tuple(sorted((s["start"], s["end"], s["type"]) for s in record["spans"])),
+                         source, number)
+            for number, record in enumerate(records, start=1)
+        ]
+        if len(documents) != count:
+            raise ValueError(f"synthetic.{split}: the generator gave {len(documents)} documents, {count} were asked for")
+        sentences = sentences_from_span_documents(documents, label_type)
+        synthetic = FlairDatapointDataset(sentences)
+        parts[split] = synthetic if dataset is None or len(dataset) == 0 else ConcatDataset([dataset, synthetic])
+        added.append(f"{split}: {len(documents)} documents, {len(sentences)} sentences (seed {config.seed + offset})")
+    logger.info("synthetic PII added (%s): %s", ", ".join(config.locales), "; ".join(added))
+    return Corpus(parts["train"], parts["dev"], parts["test"], name=corpus.name, sample_missing_splits=False)
+
+
 # ------------------------------------------------------------------------------------------------ sampling
 def _subsample(corpus: Corpus, sample: Union[int, float], seed: int) -> Corpus:
     rng = random.Random(seed)
@@ -339,26 +505,32 @@ def _subsample(corpus: Corpus, sample: Union[int, float], seed: int) -> Corpus:
 
 
 # ------------------------------------------------------------------------------------------------ public API
-def load_corpus(cfg: CorpusConfig) -> Corpus:
+def load_corpus(cfg: Union[CorpusConfig, Recipe], synthetic: Optional[SyntheticConfig] = None) -> Corpus:
     """Load the corpus a recipe's ``corpus`` section describes, checking its files first.
 
     Args:
-        cfg: a :class:`~flair_modernbert.config.FlairCorpus`, ``ColumnCorpus`` or ``HFCorpus`` (its paths are
-            absolute once validated).
+        cfg: a :class:`~flair_modernbert.config.FlairCorpus`, ``ColumnCorpus``, ``HFCorpus`` or ``SpansCorpus``
+            (its paths are absolute once validated), or a whole recipe (its ``corpus`` and ``synthetic``).
+        synthetic: a recipe's ``synthetic:`` section: generated documents added to each split.
 
     Returns:
         A Flair ``Corpus``; entities are span labels of ``cfg.label_type``. Without a dev or test split, Flair
-        samples 10% of train for it (seeded by ``cfg.seed``); ``cfg.sample`` then subsamples every split.
+        samples 10% of train for it (seeded by ``cfg.seed``); ``cfg.label_map`` and ``cfg.canonical_types`` then
+        rename types, ``cfg.sample`` subsamples every split, and ``synthetic`` adds generated documents.
 
     Raises:
         FileNotFoundError: the corpus is missing; the message says where it looked and how to get it.
         CorpusFormatError: a file or dataset row breaks its format (file and line / row named).
         ValueError: an unknown Flair loader (close matches listed) or a setting that does not fit the data.
     """
-    loaders = {"flair": _load_flair, "column": _load_column, "hf": _load_hf}
+    if isinstance(cfg, Recipe):
+        cfg, synthetic = cfg.corpus, synthetic if synthetic is not None else cfg.synthetic
+    loaders = {"flair": _load_flair, "column": _load_column, "hf": _load_hf, "spans": _load_spans}
     corpus = loaders[cfg.type](cfg)
+    corpus = relabel_corpus(corpus, cfg.label_type, cfg.label_map, cfg.canonical_types)
     if cfg.sample is not None:
         corpus = _subsample(corpus, cfg.sample, cfg.seed)
+    corpus = add_synthetic(corpus, synthetic, cfg.label_type)
     summary = summarize_corpus(corpus, cfg.label_type)
     logger.info("%s", summary.format())
     if corpus.train is not None and len(corpus.train) and not summary.splits["train"].entities:
