@@ -319,6 +319,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    from flair_modernbert.synthetic import generate_records, write_records
+
+    locales = [locale.strip() for locale in args.locales.split(",") if locale.strip()]
+    types = [name.strip() for name in args.types.split(",") if name.strip()] if args.types else None
+    records = generate_records(args.n, seed=args.seed, locales=locales, lowercase=args.lowercase,
+                               uppercase=args.uppercase, long_documents=args.long_documents, types=types,
+                               long_max_words=args.long_max_words)
+    result = write_records(records, args.out, force=args.force, total=args.n,
+                           progress=not args.no_progress and args.n >= 2000)
+    _out(result.summary())
+    return 0
+
+
 # -------------------------------------------------------------------------------------------------- parser
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Shows the default next to an option's help when there is one worth showing."""
@@ -516,6 +530,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --long: timed runs per variant and length; with --predict: runs of predict and of redact "
                         "--types all; the median is reported")
     p.set_defaults(func=cmd_bench)
+
+    p = _command(sub, "synth", "write synthetic personal data as span JSON lines (docs/synthetic.md)")
+    p.add_argument("out", type=Path, help="JSON lines file to write ({\"text\", \"spans\"} per line)")
+    p.add_argument("--n", type=_number(int, 0), default=20000, help="records to write")
+    p.add_argument("--seed", type=int, default=0, help="the same seed and options write the same file")
+    p.add_argument("--locales", default="en_US", help="comma-separated Faker locales, e.g. en_US,de_DE")
+    p.add_argument("--lowercase", type=_number(float, 0, 1), default=0.1, help="share of records with lower-cased names")
+    p.add_argument("--uppercase", type=_number(float, 0, 1), default=0.05, help="share of records with upper-cased names")
+    p.add_argument("--long-documents", type=_number(float, 0, 1), default=0.0,
+                   help="share of records that are long documents made of many records")
+    p.add_argument("--long-max-words", type=_number(int, 200), default=5000, help="the most words of a long document")
+    p.add_argument("--types", default=None, help="comma-separated types to label (default: all); the text is the same")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.set_defaults(func=cmd_synth)
     return parser
 
 
