@@ -201,6 +201,12 @@ def _line_record(record: Any, fmt: str, line: int, problems: _Problems) -> Optio
         problems.add(line, 'missing the string field "text"')
         return None
     raw: list[tuple[Any, Any, Any, Optional[str]]] = []
+    other = _record_format(record)
+    if other not in (fmt, None) and not (fmt == "doccano" and other == "jsonl" and "spans" not in record):
+        # spans under the other format's key would otherwise be read as none
+        problems.add(line, f"the record holds {other} spans ({', '.join(repr(k) for k in record if k != 'text')}), "
+                           f"not {fmt}; set the format to auto or {other}")
+        return None
     if fmt == "jsonl":
         spans = record.get("spans", [])
         if not isinstance(spans, list):
@@ -423,6 +429,8 @@ def read_span_documents(path: Union[str, os.PathLike], format: str = "auto") -> 
         line = file.read_bytes()[: error.start].count(b"\n") + 1
         raise CorpusFormatError(str(file), [(line, f"not valid UTF-8 ({error.reason})")], "span file") from None
     content = content.lstrip("\ufeff")
+    if format == "auto" and content.strip() and not content.lstrip().startswith(("[", "{")):
+        raise CorpusFormatError(str(file), [(0, _unknown(file))], what="span file")
     is_array = content.lstrip().startswith("[") and file.suffix.lower() not in _LINE_SUFFIXES
     if format in _ARRAY_FORMATS or (format == "auto" and is_array):
         try:
@@ -594,6 +602,8 @@ def sentences_from_span_documents(
     for source, found in problems.items():
         raise CorpusFormatError(source, found, what="span file")
     summary = ", ".join(f"{n} {kind}" for kind, n in report.counts.items() if kind != "spans")
-    logger.info("%d documents -> %d sentences with %d spans%s", count, len(result), report.counts["spans"],
-                f" ({summary})" if summary else "")
+    warned = any(kind not in ("spans", "dropped by label_map") for kind in report.counts)
+    # a summary of repairs is a warning too: the individual warnings stop after the first few
+    logger.log(logging.WARNING if warned else logging.INFO, "%d documents -> %d sentences with %d spans%s", count,
+               len(result), report.counts["spans"], f" ({summary})" if summary else "")
     return result
