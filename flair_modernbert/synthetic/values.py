@@ -49,11 +49,11 @@ _FOREIGN_PHONES = [
     "+1 (###) ###-####", "+44 20 #### ####", "+49 ### #######", "+33 # ## ## ## ##", "+32 ### ## ## ##",
     "+351 ### ### ###", "+420 ### ### ###", "+91 ##### #####", "+55 11 #####-####", "+27 ## ### ####",
 ]
-# (network, prefixes, lengths, grouping by length); Faker's maestro numbers are 12 digits only
+# (network, own prefixes, lengths): Faker's numbers, or ours where Faker's maestro numbers are 12 digits only
 _CARDS = [
     ("visa16", None, [16]), ("visa13", None, [13]), ("visa19", None, [19]), ("mastercard", None, [16]),
     ("amex", None, [15]), ("discover", None, [16]), ("diners", None, [14]), ("jcb16", None, [16]),
-    ("maestro", ["5018", "5020", "5038", "5893", "6304", "6759", "6761", "6762", "6763"],
+    ("maestro", None, [12]), ("maestro", ["5018", "5020", "5038", "5893", "6304", "6759", "6761", "6762", "6763"],
      [12, 13, 14, 15, 16, 17, 18, 19]),
 ]
 _ASCII = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
@@ -224,7 +224,9 @@ class LocaleValues:
         separator = rng.choice(["", " ", " ", "-"])
         if not separator:
             return digits
-        sizes = {15: [4, 6, 5], 14: [4, 6, 4]}.get(len(digits), [4, 4, 4, 4, 4])
+        # the groups printed on cards of each length (no lone trailing digit)
+        sizes = {13: [4, 3, 3, 3], 14: [4, 6, 4], 15: [4, 6, 5], 17: [4, 4, 4, 5], 18: [4, 4, 4, 6]}.get(
+            len(digits), [4, 4, 4, 4, 3])
         return _group(digits, sizes, separator)
 
     def iban(self, rng: random.Random) -> str:
