@@ -466,16 +466,19 @@ def add_synthetic(
         if not count:
             parts[split] = dataset
             continue
-        records = generate(
-            count, seed=config.seed + offset, locales=tuple(config.locales), lowercase=config.lowercase,
-            uppercase=config.uppercase, long_documents=config.long_documents, types=config.types,
-        )
         source = f"synthetic:{split}"
-        documents = [
-            SpanDocument(record["text"], tuple(sorted((s["start"], s["end"], s["type"]) for s in record["spans"])),
-                         source, number)
-            for number, record in enumerate(records, start=1)
-        ]
+        try:
+            records = generate(
+                count, seed=config.seed + offset, locales=tuple(config.locales), lowercase=config.lowercase,
+                uppercase=config.uppercase, long_documents=config.long_documents, types=config.types,
+            )
+            documents = [
+                SpanDocument(record["text"], tuple(sorted((s["start"], s["end"], s["type"]) for s in record["spans"])),
+                             source, number)
+                for number, record in enumerate(records, start=1)
+            ]
+        except ValueError as error:  # an unknown locale: the generator knows its locales, the schema does not
+            raise ValueError(f"synthetic: {error}") from error
         if len(documents) != count:
             raise ValueError(f"synthetic.{split}: the generator gave {len(documents)} documents, {count} were asked for")
         sentences = sentences_from_span_documents(documents, label_type)
