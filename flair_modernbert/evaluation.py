@@ -342,7 +342,8 @@ def load_split(corpus: Union[str, Path], overrides: Sequence[str] = (), split: s
     """The gold sentences of one split of a corpus.
 
     Args:
-        corpus: a recipe file (its corpus section) or a folder of column files (``text ner``, BIO).
+        corpus: a recipe file (its corpus section, plus the documents of its ``synthetic:`` section) or a folder of
+            column files (``text ner``, BIO).
         overrides: ``--set`` strings for the corpus (``corpus.tag_scheme=IOB1``).
         split: ``train``, ``dev`` or ``test``.
 
@@ -358,15 +359,16 @@ def load_split(corpus: Union[str, Path], overrides: Sequence[str] = (), split: s
 
     path = Path(corpus)
     if path.is_file():
-        cfg = load_recipe(path, overrides).corpus
+        recipe = load_recipe(path, overrides)
     elif path.is_dir():
-        cfg = recipe_from_dict({"corpus": {"type": "column", "path": str(path.resolve())}}, overrides,
-                               source=str(path)).corpus
+        recipe = recipe_from_dict({"corpus": {"type": "column", "path": str(path.resolve())}}, overrides,
+                                  source=str(path))
     else:
         raise FileNotFoundError(
             f"corpus {path} does not exist: pass a recipe file (its corpus section is used) or a folder of column files"
         )
-    data = load_corpus(cfg)
+    cfg = recipe.corpus
+    data = load_corpus(recipe)  # a recipe's synthetic: documents are part of its splits
     sentences = getattr(data, split, None)
     if sentences is None or len(sentences) == 0:
         raise ValueError(f"{corpus}: the corpus has no {split} split")
@@ -387,7 +389,8 @@ def evaluate_model(
 
     Args:
         model: ``final-model.pt``, a training output folder, or a loaded tagger.
-        corpus: a recipe file (its corpus section) or a folder of column files (``text ner``, BIO).
+        corpus: a recipe file (its corpus section, plus the documents of its ``synthetic:`` section) or a folder of
+            column files (``text ner``, BIO).
         overrides: ``--set`` strings for the corpus (``corpus.tag_scheme=IOB1``).
         split: ``train``, ``dev`` or ``test``.
         output: when given, writes ``results.json``, ``report.txt`` and ``confusion.png`` there.

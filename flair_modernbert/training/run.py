@@ -212,7 +212,7 @@ def prepare(
     seed_everything(seed, recipe.training.deterministic)
 
     label_type = recipe.corpus.label_type
-    corpus = load_corpus(recipe.corpus)
+    corpus = load_corpus(recipe)  # its corpus and its synthetic: section
     corpus, augmentation = _augment(corpus, recipe, seed, out)
     if corpus.train is None or len(corpus.train) == 0:
         raise ValueError(f"{recipe.source or '<recipe>'}: the corpus has no training sentences")
