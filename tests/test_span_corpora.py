@@ -423,7 +423,7 @@ def test_spans_tags_and_predicted_spans_round_trip(tmp_path, one_torch_thread):
         "corpus": {"type": "spans", "path": str(tmp_path / "split"), "alignment": "error"},
         "embeddings": {"model": "random:tiny", "use_context": False},
         "tagger": {"head": "crf", "locked_dropout": 0.0, "word_dropout": 0.0},
-        "training": {"learning_rate": 5e-3, "decoder_learning_rate": 5e-2, "mini_batch_size": 4, "max_epochs": 30,
+        "training": {"learning_rate": 5e-3, "decoder_learning_rate": 5e-2, "mini_batch_size": 4, "max_epochs": 20,
                      "warmup_fraction": 0.0},
     })
     summary = train_recipe(recipe, output_dir=tmp_path / "run", progress=False)
