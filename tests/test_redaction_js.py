@@ -15,6 +15,7 @@ import json
 import os
 import random
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
@@ -29,6 +30,7 @@ from flair_modernbert.redaction.patterns import (
     ipv6_valid,
     luhn_valid,
     phone_valid,
+    ssn_valid,
 )
 from flair_modernbert.redaction.pseudonyms import entity_key, format_placeholder, redact_spans
 from flair_modernbert.redaction.restore import MAP_FORMAT
@@ -217,26 +219,58 @@ VALIDATOR_EXTRA = {
              "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "1:::2", ":1:2:3:4:5:6:7", "1:2:3:4:5:6:7:", "g::1",
              "12345::", "::1.2.3", "::1.2.3.256", "1.2.3.4", "::01.2.3.4", "a:b:c:d:e:f:a:b", "A::B:C:D:E:F:1"],
     "luhn": ["0", "18", "79927398713", "79927398710", "4111111111111111", "4111111111111112", "0000000000000000"],
-    "phone": ["+1 (0) 555 123 4567", "(555) 123-4567", "0 30 12", "+(0)49 30 1234567", "0301234567"],
-    "credit_card": ["4111 1111 1111 1111", "4111\u00a01111\u00a01111\u00a01111", "4111 1111-1111 1111",
+    "phone": ["+1 (0) 555 123 4567", "(555) 123-4567", "0 30 12", "+(0)49 30 1234567", "0301234567", "0044201234567",
+              "0044 20 1234567", "00 44 20 1234567", "555-123-4567 X12", "555-123-4567 ext", "(0) 30 1234567",
+              "(000) 4786863", "555-123-4567x12x3"],
+    "ssn": ["536228726", "536-22-8726", "536 22-8726", "536.22.8726", "53622872", "5362287260", "000228726", "666228726",
+            "899228726", "900228726", "536008726", "536220000", "999999999", "078051120", "219099999", "123456789",
+            "123456788", "５３６228726"],
+    "credit_card": ["4111 1111 1111 1111", "4111\u00a01111\u00a01111\u00a01111", "4111 1111-1111 1111", "503891417779",
+                    "5038 9141 7779", "5038\u00a09141\u00a07779", "503 891 417 779", "5038 9141 7779 ", "50389141777",
                     "41111111111111111111", "0000000000000", "4222222222222"],
     "iban": ["gb82west12345698765432", "GB82 WEST 1234 5698 7654 32", "GB82WEST1234569876543", "GB83WEST12345698765432",
              "ZZ82WEST12345698765432", "AD1200012030200359100100"],
 }
 
 
+FAKER_LOCALES = ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "de_CH"]
+
+
+def faker_texts(per_kind: int = 40) -> list[str]:
+    """Sentences holding Faker's phone numbers (per locale), card numbers (per network), SSNs and IBANs, seeded; none
+    without Faker."""
+    try:
+        from faker import Faker
+    except ImportError:
+        return []
+    values = []
+    for locale in FAKER_LOCALES:
+        fake = Faker(locale)
+        fake.seed_instance(25)
+        values += [fake.phone_number() for _ in range(per_kind)] + [fake.iban() for _ in range(per_kind // 8)]
+    fake = Faker("en_US")
+    fake.seed_instance(25)
+    for network in ("maestro", "visa13", "visa16", "visa19", "amex", "discover", "mastercard", "jcb15", "diners"):
+        values += [fake.credit_card_number(network) for _ in range(per_kind // 4)]
+    values += [fake.ssn() for _ in range(per_kind)]
+    templates = ["Call me at {} tomorrow.", "({})", "{}", "Number: {}; thanks"]
+    return [templates[i % len(templates)].format(value) for i, value in enumerate(values)]
+
+
+@lru_cache(maxsize=1)  # two tests read it; built once
 def python_answers() -> dict:
     """Every answer of the Python side that the JavaScript side must repeat."""
     template = PII["template"]
     values = [v for group in ("valid", "invalid") for kind in PII[group] for v in PII[group][kind]] + PII["near_misses"]
     texts = [template.format(v) for v in values] + [case["text"] for case in PII["texts"]]
     find = [{"text": text, "types": None, "spans": [_span(s) for s in find_pii(text)]} for text in texts]
-    for types in (["phone"], ["ip", "credit_card"], ["url"], [], ["iban", "phone"]):
+    texts += faker_texts()
+    for types in (["phone"], ["ip", "credit_card"], ["url"], [], ["iban", "phone"], ["ssn"]):
         find += [{"text": t, "types": types, "spans": [_span(s) for s in find_pii(t, types)]} for t in texts[::3]]
 
     validators: dict[str, list] = {}
     functions = {"luhn": luhn_valid, "credit_card": credit_card_valid, "iban": iban_valid, "ipv6": ipv6_valid,
-                 "phone": phone_valid}
+                 "phone": phone_valid, "ssn": ssn_valid}
     for name, function in functions.items():
         candidates = list(dict.fromkeys(VALIDATOR_EXTRA[name] + (
             ["".join(c for c in v if c.isdigit()) for v in values] if name == "luhn" else values)))

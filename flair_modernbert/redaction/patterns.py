@@ -1,4 +1,4 @@
-"""Structured PII that no NER corpus tags: e-mail, phone, URL, IP, card and IBAN (docs/redaction.md, section 1).
+"""Structured PII that no NER corpus tags: e-mail, phone, URL, IP, card, IBAN and US SSN (docs/redaction.md, section 1).
 
 The patterns and the validators' parameters come from ``rules.json``; the exported JavaScript module compiles the
 same patterns (flags ``u``, plus ``i`` where ``ignore_case``) and implements the same validators.
@@ -17,7 +17,8 @@ from flair_modernbert.redaction.spans import EntitySpan
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PATTERN_TYPES", "find_pii", "luhn_valid", "iban_valid", "ipv6_valid", "phone_valid", "credit_card_valid"]
+__all__ = ["PATTERN_TYPES", "find_pii", "luhn_valid", "iban_valid", "ipv6_valid", "phone_valid", "credit_card_valid",
+           "ssn_valid"]
 
 
 def luhn_valid(digits: str) -> bool:
@@ -32,10 +33,16 @@ def luhn_valid(digits: str) -> bool:
 
 
 def credit_card_valid(text: str) -> bool:
-    """13-19 digits, one kind of separator throughout, not all zeros, and the Luhn checksum."""
+    """12-19 digits, one kind of separator throughout, not all zeros, and the Luhn checksum; a number shorter than
+    ``loose_grouping_min_digits`` (13) is written without separators or in groups of four (``5038 9141 7779``)."""
     limits = load_rules()["validators"]["credit_card"]
     separators = {char for char in text if not char.isascii() or not char.isdigit()}
     digits = "".join(char for char in text if char not in separators)
+    if len(digits) < limits["loose_grouping_min_digits"] and separators:
+        # a short Luhn number in free text is common enough that only the way cards print it counts
+        groups = text.split(next(iter(separators)))
+        if any(len(group) != 4 for group in groups):
+            return False
     return (len(separators) <= 1 and limits["min_digits"] <= len(digits) <= limits["max_digits"]
             and digits.strip("0") != "" and luhn_valid(digits))
 
@@ -85,16 +92,40 @@ def ipv6_valid(text: str) -> bool:
 
 
 def phone_valid(text: str) -> bool:
-    """Digit counts: 7-15 after a ``+`` (a ``(0)`` after the country code not counted), 9-15 with a trunk ``0``, 10
-    for a North American number."""
+    """Digit counts, an extension (``x12``, ``ext. 12``) not counted: 7-15 after a ``+`` or ``00`` (a ``(0)`` after
+    the country code not counted; ``00`` only with a separator somewhere), 9-15 with a trunk ``0``, 10 for a North
+    American number."""
     limits = load_rules()["validators"]["phone"]
-    if text.startswith("+"):
-        digits = "".join(c for c in text.replace("(0)", "", 1) if c.isascii() and c.isdigit())
+    number = text
+    for position, char in enumerate(text):
+        if char.isascii() and char.isalpha():  # the extension starts at its first letter
+            number = text[:position].rstrip(" ")
+            break
+    if number.startswith(("+", "00")):
+        body = number[1:] if number.startswith("+") else number[2:]
+        if number.startswith("00") and body.isdigit():  # 00 and digits only: an order number as often as a phone
+            return False
+        digits = "".join(c for c in body.replace("(0)", "", 1) if c.isascii() and c.isdigit())
         return limits["min_digits"] <= len(digits) <= limits["max_digits"]
-    digits = "".join(c for c in text if c.isascii() and c.isdigit())
-    if text.startswith("0"):
+    digits = "".join(c for c in number if c.isascii() and c.isdigit())
+    if number.startswith(("0", "(0")):
         return limits["national_min_digits"] <= len(digits) <= limits["max_digits"]
     return len(digits) == 10
+
+
+def ssn_valid(text: str) -> bool:
+    """A US Social Security number the SSA can have issued: nine digits (``NNN-NN-NNNN``, ``NNN NN NNNN`` or bare), one
+    kind of separator, area not ``000``, ``666`` or ``900``-``999``, group not ``00``, serial not ``0000``, not one digit
+    repeated, not one of the numbers known to be fakes (``rules.json``: 078-05-1120 from a wallet insert, 219-09-9999
+    from an SSA leaflet, 123-45-6789)."""
+    rules = load_rules()["validators"]["ssn"]
+    separators = {char for char in text if not char.isascii() or not char.isdigit()}
+    digits = "".join(char for char in text if char not in separators)
+    if len(separators) > 1 or len(digits) != 9:
+        return False
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    return (area not in rules["invalid_areas"] and int(area) < rules["invalid_area_min"] and group != "00"
+            and serial != "0000" and len(set(digits)) > 1 and digits not in rules["invalid_numbers"])
 
 
 VALIDATORS: dict[str, Callable[[str], bool]] = {
@@ -102,6 +133,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "iban": iban_valid,
     "ipv6": ipv6_valid,
     "phone": phone_valid,
+    "ssn": ssn_valid,
 }
 
 

@@ -4,7 +4,7 @@
 // validators' parameters, the type names and the restore grammar, copied into every export folder). Offsets count
 // code points, as Python's string indices do; spans also carry their UTF-16 offsets in a hidden `u16` property.
 //
-//   findPii(text, rules, types)          structured PII: e-mail, URL, IBAN, card, IP, phone (validated)
+//   findPii(text, rules, types)          structured PII: e-mail, URL, IBAN, card, IP, SSN, phone (validated)
 //   mergeSpans(modelSpans, patternSpans) one span per group of overlapping spans
 //   new Pseudonyms(placeholder)          one numbered placeholder per entity ([PERSON_1], [PERSON_2], ...)
 //   redactSpans(text, spans, pseudonyms) the redacted text and its span records
@@ -106,12 +106,19 @@ export function luhnValid(digits) {
 
 const isAsciiDigit = (char) => char >= "0" && char <= "9" && char.length === 1;
 
-/** 13-19 digits, one kind of separator throughout, not all zeros, Luhn (patterns.credit_card_valid). */
+/**
+ * 12-19 digits, one kind of separator throughout, not all zeros, Luhn; a number shorter than
+ * loose_grouping_min_digits is written without separators or in groups of four (patterns.credit_card_valid).
+ */
 export function creditCardValid(text, rules) {
   const limits = rules.validators.credit_card;
   const chars = Array.from(text);
   const separators = new Set(chars.filter((char) => !isAsciiDigit(char)));
   const digits = chars.filter((char) => !separators.has(char)).join("");
+  if (digits.length < limits.loose_grouping_min_digits && separators.size) {
+    const groups = text.split([...separators][0]);
+    if (groups.some((group) => group.length !== 4)) return false;
+  }
   return separators.size <= 1 && limits.min_digits <= digits.length && digits.length <= limits.max_digits &&
     /[1-9]/.test(digits) && luhnValid(digits);
 }
@@ -166,17 +173,39 @@ export function ipv6Valid(text) {
   return countOk && groups.every((group) => /^[0-9a-fA-F]{1,4}$/.test(group));
 }
 
-/** Digits: 7-15 after `+` (a `(0)` not counted), 9-15 with a trunk 0, 10 for North America (patterns.phone_valid). */
+/**
+ * Digits, an extension (x12, ext. 12) not counted: 7-15 after `+` or `00` (a `(0)` not counted; `00` only with a
+ * separator), 9-15 with a trunk 0, 10 for North America (patterns.phone_valid).
+ */
 export function phoneValid(text, rules) {
   const limits = rules.validators.phone;
   const count = (value) => Array.from(value).filter(isAsciiDigit).length;
-  if (text.startsWith("+")) {
-    const digits = count(text.replace("(0)", ""));
+  const letter = text.search(/[A-Za-z]/); // the extension starts at its first letter
+  const number = letter < 0 ? text : text.slice(0, letter).replace(/ +$/, "");
+  if (number.startsWith("+") || number.startsWith("00")) {
+    const body = number.slice(number.startsWith("+") ? 1 : 2);
+    if (number.startsWith("00") && /^[0-9]+$/.test(body)) return false;
+    const digits = count(body.replace("(0)", ""));
     return limits.min_digits <= digits && digits <= limits.max_digits;
   }
-  const digits = count(text);
-  if (text.startsWith("0")) return limits.national_min_digits <= digits && digits <= limits.max_digits;
+  const digits = count(number);
+  if (number.startsWith("0") || number.startsWith("(0")) return limits.national_min_digits <= digits && digits <= limits.max_digits;
   return digits === 10;
+}
+
+/**
+ * A US Social Security number the SSA can have issued: nine digits, one kind of separator, area not 000, 666 or
+ * 900-999, group not 00, serial not 0000, not one digit repeated, not a known fake (patterns.ssn_valid).
+ */
+export function ssnValid(text, rules) {
+  const limits = rules.validators.ssn;
+  const chars = Array.from(text);
+  const separators = new Set(chars.filter((char) => !isAsciiDigit(char)));
+  const digits = chars.filter((char) => !separators.has(char)).join("");
+  if (separators.size > 1 || digits.length !== 9) return false;
+  const [area, group, serial] = [digits.slice(0, 3), digits.slice(3, 5), digits.slice(5)];
+  return !limits.invalid_areas.includes(area) && Number(area) < limits.invalid_area_min && group !== "00" &&
+    serial !== "0000" && new Set(digits).size > 1 && !limits.invalid_numbers.includes(digits);
 }
 
 /** Validators by the name rules.json gives them. */
@@ -185,6 +214,7 @@ export const VALIDATORS = {
   iban: ibanValid,
   ipv6: (text) => ipv6Valid(text),
   phone: phoneValid,
+  ssn: ssnValid,
 };
 
 // ------------------------------------------------------------------------------------------------ patterns
