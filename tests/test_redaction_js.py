@@ -1,7 +1,8 @@
 """Redaction in Python and in the exported JavaScript module: the same answers for the same cases (docs/redaction.md).
 
 The cases live in two files both sides read: ``tests/data/pii_cases.json`` (structured PII: public test card numbers
-and IBANs, e-mails, phones, IPs, URLs, invalid values and near misses) and ``tests/data/restore_cases.json``
+and IBANs, e-mails, phones, IPs, URLs, SSNs, invalid values and near misses; plus seeded Faker phones of eight
+locales, cards of every network, SSNs and IBANs when Faker is installed) and ``tests/data/restore_cases.json``
 (placeholders the way an LLM returns them, and what restore must make of them). Python computes every answer with
 :mod:`flair_modernbert.redaction` (patterns, validators, merging, pseudonyms, redaction, span maps, restore, type
 selection), checks it against the expected values the case files give, and writes a fixture;
