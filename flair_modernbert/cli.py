@@ -1,6 +1,6 @@
 """The ``flair-modernbert`` console script: a thin layer over library functions.
 
-Subcommands: ``train``, ``evaluate``, ``predict``, ``redact``, ``restore``, ``serve``, ``export``, ``augment``, ``ablate``, ``bench``. Each calls a
+Subcommands: ``train``, ``evaluate``, ``predict``, ``redact``, ``restore``, ``serve``, ``export``, ``augment``, ``ablate``, ``bench``, ``leaks``. Each calls a
 function a user can also call from Python. Nothing heavy (torch, flair, transformers) is imported before a
 command runs, so ``--help`` and option errors are immediate.
 """
@@ -333,6 +333,46 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _biases(value: str) -> list[float]:
+    try:
+        return [float(s) for s in value.split(",") if s.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--sweep takes comma-separated numbers, got {value!r}") from error
+
+
+def cmd_leaks(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from flair_modernbert.leaks.report import format_sweep, format_table, plot_sweep, write_json
+    from flair_modernbert.leaks.run import leak_report
+
+    if (args.model == "-") != (args.predictions is not None):
+        raise ValueError("leaks: MODEL '-' goes with --predictions FILE (spans predicted elsewhere), and only with it")
+    biases = args.sweep or [args.recall_bias]
+    with tqdm(unit="doc", desc="tagging", disable=args.no_progress or args.predictions is not None,
+              file=sys.stderr) as bar:
+        run = leak_report(None if args.model == "-" else args.model, args.data, format=args.format, types=args.types,
+                          biases=biases, predictions=args.predictions, lowercase=args.lowercase,
+                          mini_batch_size=args.batch_size, unit=args.unit, trust=args.trust_model,
+                          progress=lambda done, total: (setattr(bar, "total", total), bar.update(done)))
+    # a sweep shows the whole table at the chosen bias (else the first) and one line per bias
+    focus = run.chosen_recall_bias if run.chosen_recall_bias is not None else run.reports[0].recall_bias
+    for report in run.reports:
+        if len(biases) == 1 or report.recall_bias == focus:
+            _out(format_table(report) + "\n")
+    if len(run.reports) > 1:
+        _out(format_sweep(run.reports))
+    if len(biases) > 1:
+        chosen = run.chosen_recall_bias
+        _out("largest recall bias whose over-redaction stays <= 5 % (cased): "
+             + ("none" if chosen is None else f"{chosen:g}"))
+    if args.output is not None:
+        write_json(args.output / "leaks.json", run.reports, **run.meta)
+        plot_sweep(args.output / "leaks.png", run.reports, title=f"{Path(str(args.data)).name}: leaks")
+        _out(f"wrote {args.output / 'leaks.json'} and {args.output / 'leaks.png'}")
+    return 0
+
+
 # -------------------------------------------------------------------------------------------------- parser
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Shows the default next to an option's help when there is one worth showing."""
@@ -544,6 +584,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--types", default=None, help="comma-separated types to label (default: all); the text is the same")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=cmd_synth)
+
+    p = _command(sub, "leaks", "how much personal data a tagger's redaction leaves visible, on span-annotated text",
+                 "Tags the gold texts (model + pattern types, as `redact --types all`) and reports per gold type and "
+                 "overall: entity leak rate (an entity leaks when any of its letters or digits stays visible, "
+                 "whatever type hid the rest), character recall, over-redaction, char-level F2 and typed P/R/F1; "
+                 "see docs/leaks.md.")
+    p.add_argument("model", help="final-model.pt or a training output folder; - with --predictions")
+    p.add_argument("data", help="gold documents: span JSON lines ({\"text\", \"spans\"}), doccano, Label Studio or "
+                                "presidio-evaluator JSON")
+    p.add_argument("--format", default="auto",
+                   help="format of DATA: jsonl, doccano, label_studio, presidio, or auto (recognised from the file)")
+    p.add_argument("--types", default=None,
+                   help="comma-separated types the tagger redacts, as for redact (default: all)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--recall-bias", type=float, default=None, metavar="B",
+                       help="lower the O tag's score by B before decoding: higher hides more (default: the model's, "
+                            "from its run's recipe, else 0)")
+    group.add_argument("--sweep", type=_biases, default=None, metavar="B,B,...",
+                       help="score at each recall bias, e.g. 0,0.5,1,2,4; the table shows the largest bias whose "
+                            "over-redaction stays <= 5 %%")
+    p.add_argument("--predictions", default=None, metavar="FILE",
+                   help="score spans predicted elsewhere instead (JSON lines of predict or node predict.mjs, run on "
+                        "DATA's texts in order); MODEL is then -")
+    p.add_argument("--lowercase", action="store_true", help="also score a lower-cased copy of DATA")
+    p.add_argument("--output", type=Path, default=None, help="write leaks.json and leaks.png here")
+    p.add_argument("--batch-size", type=_positive, default=32, help="sentences per forward pass")
+    p.add_argument("--unit", choices=["sentence", "document"], default="sentence",
+                   help="tag each sentence, or each document as one sequence")
+    _trust_option(p)
+    p.set_defaults(func=cmd_leaks)
     return parser
 
 
