@@ -38,6 +38,9 @@ def test_partly_hidden_entity_leaks():
     assert (person.entities, person.leaked, person.letters, person.covered) == (1, 1, 9, 4)
     assert person.leak_rate == 1.0 and person.char_recall == pytest.approx(4 / 9)
     assert (person.predicted, person.exact, person.precision, person.recall) == (1, 0, 0.0, 0.0)
+    assert report.examples == {"person": [{"where": "gold.jsonl, line 1", "text": "John Smith",
+                                           "shown": "\u2588\u2588\u2588\u2588 Smith"}]}
+    assert report.to_dict()["leaked_examples"] == report.examples
 
 
 def test_wrong_type_hides_all_and_does_not_leak_but_is_no_typed_match():

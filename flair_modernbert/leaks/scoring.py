@@ -40,7 +40,6 @@ __all__ = [
     "TypeScores",
     "OverallScores",
     "LeakReport",
-    "visible_letters",
     "score_redaction",
 ]
 
@@ -63,14 +62,6 @@ def _canonical(name: str) -> str:
 
 def _is_letter_or_digit(char: str) -> bool:
     return unicodedata.category(char)[0] in "LN"
-
-
-def visible_letters(text: str, spans: Iterable[Span]) -> str:
-    """The letters and digits of ``text`` that no span covers (for showing what leaked)."""
-    hidden = bytearray(len(text))
-    for start, end, _ in spans:
-        hidden[start:end] = b"\x01" * (end - start)
-    return "".join(char for char, off in zip(text, hidden) if not off and _is_letter_or_digit(char))
 
 
 @dataclass
@@ -170,6 +161,8 @@ class LeakReport:
         recall_bias: the tagger's recall bias (``None``: none applied, or spans predicted elsewhere).
         variant: ``cased`` (the data as given) or ``lowercased`` (see :func:`flair_modernbert.leaks.run.lowercased`).
         meta: what was scored with what (model, data, types, ...), as the caller gives it.
+        examples: per type, the first leaked entities: ``where`` (file, line), ``text``, and ``shown`` (the entity
+            as the redaction leaves it, hidden characters as ``█``).
     """
 
     documents: int
@@ -179,6 +172,7 @@ class LeakReport:
     recall_bias: Optional[float] = None
     variant: str = "cased"
     meta: dict[str, Any] = field(default_factory=dict)
+    examples: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Every number, JSON-ready (rates ``None`` where 0/0)."""
@@ -190,6 +184,7 @@ class LeakReport:
             "overall": self.overall.to_dict(),
             "core": {**self.core.to_dict(), "types": [kind for kind in CORE_TYPES if kind in self.per_type]},
             "per_type": {kind: scores.to_dict() for kind, scores in self.per_type.items()},
+            "leaked_examples": self.examples,
         }
 
 
@@ -216,7 +211,8 @@ def _where(document: Any, index: int) -> str:
     return f"{source}, line {line}" if source and line else f"document {index + 1}"
 
 
-def score_redaction(documents: Sequence[GoldDocument], predicted: Sequence[Iterable[Any]]) -> LeakReport:
+def score_redaction(documents: Sequence[GoldDocument], predicted: Sequence[Iterable[Any]],
+                    examples: int = 10) -> LeakReport:
     """Score predicted spans against gold spans (see the module's docstring for the definitions).
 
     Args:
@@ -225,6 +221,7 @@ def score_redaction(documents: Sequence[GoldDocument], predicted: Sequence[Itera
         predicted: for each document, its predicted spans: ``(start, end, type)`` tuples, ``EntitySpan``\\ s,
             dicts with ``start``/``end``/``type`` (or ``entity_type``), Presidio ``RecognizerResult``\\ s
             (:func:`~flair_modernbert.leaks.predictions.as_spans`).
+        examples: leaked entities kept per type for :attr:`LeakReport.examples` (the first ones, in order).
 
     Returns:
         The report; ``recall_bias``, ``variant`` and ``meta`` are left for the caller to set.
@@ -236,6 +233,7 @@ def score_redaction(documents: Sequence[GoldDocument], predicted: Sequence[Itera
     if len(predicted) != len(documents):
         raise ValueError(f"{len(documents)} gold documents but predictions for {len(predicted)}")
     per_type: dict[str, TypeScores] = {}
+    shown: dict[str, list[dict[str, str]]] = {}
     outside = hidden_outside = 0
     for index, (document, found) in enumerate(zip(documents, predicted)):
         text = document.text
@@ -263,7 +261,12 @@ def score_redaction(documents: Sequence[GoldDocument], predicted: Sequence[Itera
             scores.entities += 1
             scores.letters += len(letters)
             scores.covered += covered
-            scores.leaked += covered < len(letters)
+            if covered < len(letters):
+                scores.leaked += 1
+                kept = shown.setdefault(kind, [])
+                if len(kept) < examples:
+                    masked = "".join("\u2588" if hidden[i] else text[i] for i in range(start, end))
+                    kept.append({"where": where, "text": text[start:end], "shown": masked})
         for i, char in enumerate(text):
             if not in_gold[i] and _is_letter_or_digit(char):
                 outside += 1
@@ -280,4 +283,5 @@ def score_redaction(documents: Sequence[GoldDocument], predicted: Sequence[Itera
         overall.add(scores)
         if kind in CORE_TYPES:
             core.add(scores)
-    return LeakReport(documents=len(documents), per_type=per_type, core=core, overall=overall)
+    return LeakReport(documents=len(documents), per_type=per_type, core=core, overall=overall,
+                      examples=dict(sorted(shown.items())))
