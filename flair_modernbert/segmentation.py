@@ -16,6 +16,23 @@ expressions over Unicode properties, written identically in Python (``regex``) a
 - Any other character (punctuation, symbols, emoji) is a word of its own, with the combining marks after it.
 - **Sentences** end after a word made only of ``.``, ``!``, ``?``, ``…``, ``。``, ``！`` or ``？``, and at a line
   break (``\\n``, ``\\r``, ``\\v``, ``\\f``, U+0085, U+2028, U+2029) between two words.
+- **Abbreviations**: a word that is exactly ``.``, glued (no separator between) to the word before it, ends no
+  sentence when that word and the next one fit a row of :data:`ABBREVIATIONS` (the word matched whole and
+  regardless of case, so ``dr. jane doe`` is read as ``Dr. Jane Doe``; the next word by its start, case counts):
+
+  1. an initial (one cased letter, alone or after ``-`` or ``.``: ``V.``, ``j.``, ``Hans-H.``, ``U.S.``, ``e.g.``),
+     a title or a word inside names, addresses and company names (``Mr``, ``Dr``, ``Prof``, ``St``, ``Apt``,
+     ``Co`` of ``& Co. KG``, ``Ave``, ``Blvd``, German ``…str`` of ``Hauptstr. 5``, French ``Mme``, ``Rép.``…),
+     before any word: ``Phillip V. Graf``, ``Dr. Jane Doe``, ``Apt. 237``, ``St. Louis`` stay one sentence;
+  2. ``No``, ``Nos``, ``Nr``, ``Ext``, ``Tel``, ``Fax``, ``Art`` before a number (a word starting with a digit,
+     ``+``, ``(`` or ``#``): ``No. 5``, ``ext. 655``, ``Tel. +49 …``; ``I said no. Then …`` ends;
+  3. ``Inc``, ``Ltd``, ``Corp``, ``LLC``, ``PLC``, ``Bros``, ``Jr``, which end names and often sentences, before a
+     word that does not start with an upper-case letter: ``Acme Inc. We …`` ends, ``Acme Inc., a …`` and
+     ``acme inc. and …`` do not.
+
+  A missed sentence end only joins two sentences; a false one cuts a name in two (each half tagged without the
+  other), so the lists lean to joining: ``He got a B. Then …`` and, in lower-cased text, ``acme inc. we …`` are
+  one sentence. Numbers before ``.`` (German ``5. Mai``) still end a sentence.
 
 Offsets count Unicode code points (Python string indices); ``text[start:end]`` is the word.
 """
@@ -27,7 +44,7 @@ from typing import Iterator
 
 import regex
 
-__all__ = ["Word", "SEPARATOR", "WORD", "SENTENCE_END", "LINE_BREAK", "words", "sentences"]
+__all__ = ["Word", "SEPARATOR", "WORD", "SENTENCE_END", "LINE_BREAK", "ABBREVIATIONS", "words", "sentences"]
 
 #: Characters that belong to no word (the class body, shared verbatim with the JavaScript port).
 SEPARATOR = (
@@ -48,9 +65,24 @@ SENTENCE_END = r"^[.!?…。！？]+$"
 #: A line break between two words ends a sentence.
 LINE_BREAK = r"[\n\x0B\f\r\x85\u2028\u2029]"
 
+#: ``(word before, next word)``: a ``.`` glued to a word matching the first (whole, any case) ends no sentence when the
+#: next word's start matches the second (case counts). Shared verbatim with the JavaScript port.
+ABBREVIATIONS = (
+    (
+        r"(?:.*[.\-])?[\p{Lu}\p{Ll}\p{Lt}]\p{M}*"
+        r"|mr|mrs|ms|mme|mlle|dr|prof|sr|sra|srta|st|ste|sta|mt|rev|hon|gen|capt|lt|col|sgt|hr|hrn|fr|dipl|ing|mag"
+        r"|dott|sig|apt|co|ave|av|avda|blvd|bd|rd|[\p{L}\p{M}\-]*str|pl|dept|rép|dém",
+        r"",
+    ),
+    (r"no|nos|nr|ext|tel|fax|art", r"[\p{N}+(#]"),
+    (r"inc|ltd|corp|llc|plc|bros|jr", r"[^\p{Lu}\p{Lt}]"),
+)
+
 _WORD = regex.compile(WORD)
 _END = regex.compile(SENTENCE_END)
 _BREAK = regex.compile(LINE_BREAK)
+_ABBREVIATIONS = [(regex.compile(r"(?:" + before + r")\Z", regex.IGNORECASE), regex.compile(after))
+                  for before, after in ABBREVIATIONS]
 
 
 @dataclass(frozen=True)
@@ -67,16 +99,25 @@ def words(text: str) -> list[Word]:
     return [Word(match.group(), match.start(), match.end()) for match in _WORD.finditer(text)]
 
 
+def _abbreviation_dot(found: list[Word], i: int) -> bool:
+    """Whether ``found[i]`` is the ``.`` of an abbreviation, which ends no sentence (see :data:`ABBREVIATIONS`)."""
+    if found[i].text != "." or i == 0 or i + 1 == len(found) or found[i - 1].end != found[i].start:
+        return False
+    before, after = found[i - 1].text, found[i + 1].text
+    return any(word.match(before) and next_word.match(after) for word, next_word in _ABBREVIATIONS)
+
+
 def sentences(text: str) -> list[list[Word]]:
     """The sentences of ``text``, each a non-empty list of words."""
     result: list[list[Word]] = []
     current: list[Word] = []
-    for word in words(text):
+    found = words(text)
+    for i, word in enumerate(found):
         if current and _BREAK.search(text, current[-1].end, word.start):
             result.append(current)
             current = []
         current.append(word)
-        if _END.match(word.text):
+        if _END.match(word.text) and not _abbreviation_dot(found, i):
             result.append(current)
             current = []
     if current:

@@ -21,7 +21,26 @@ export const SENTENCE_END = /^[.!?…。！？]+$/u;
 /** A line break between two words ends a sentence (segmentation.LINE_BREAK). */
 export const LINE_BREAK = /[\n\x0B\f\r\x85\u2028\u2029]/u;
 
+/**
+ * [word before, next word]: a "." glued to a word matching the first (whole, any case) ends no sentence when the
+ * next word's start matches the second (case counts) (segmentation.ABBREVIATIONS, verbatim).
+ */
+export const ABBREVIATIONS = [
+  [
+    "(?:.*[.\\-])?[\\p{Lu}\\p{Ll}\\p{Lt}]\\p{M}*" +
+      "|mr|mrs|ms|mme|mlle|dr|prof|sr|sra|srta|st|ste|sta|mt|rev|hon|gen|capt|lt|col|sgt|hr|hrn|fr|dipl|ing|mag" +
+      "|dott|sig|apt|co|ave|av|avda|blvd|bd|rd|[\\p{L}\\p{M}\\-]*str|pl|dept|rép|dém",
+    "",
+  ],
+  ["no|nos|nr|ext|tel|fax|art", "[\\p{N}+(#]"],
+  ["inc|ltd|corp|llc|plc|bros|jr", "[^\\p{Lu}\\p{Lt}]"],
+];
+
 const WORD_RE = new RegExp(WORD, "gu");
+const ABBREVIATION_RES = ABBREVIATIONS.map(([before, after]) => [
+  new RegExp("^(?:" + before + ")$", "iu"),
+  new RegExp("^(?:" + after + ")", "u"),
+]);
 
 /**
  * @typedef {Object} Word
@@ -69,6 +88,14 @@ export function words(text) {
   return found;
 }
 
+/** Whether found[i] is the "." of an abbreviation, which ends no sentence (segmentation._abbreviation_dot). */
+function abbreviationDot(found, i) {
+  if (found[i].text !== "." || i === 0 || i + 1 === found.length || found[i - 1].end !== found[i].start) return false;
+  const before = found[i - 1].text;
+  const after = found[i + 1].text;
+  return ABBREVIATION_RES.some(([word, nextWord]) => word.test(before) && nextWord.test(after));
+}
+
 /**
  * The sentences of `text`, each a non-empty list of words (segmentation.sentences).
  * @param {string} text
@@ -77,13 +104,14 @@ export function words(text) {
 export function sentences(text) {
   const result = [];
   let current = [];
-  for (const word of words(text)) {
+  const found = words(text);
+  for (const [i, word] of found.entries()) {
     if (current.length && LINE_BREAK.test(text.slice(current[current.length - 1].u16End, word.u16Start))) {
       result.push(current);
       current = [];
     }
     current.push(word);
-    if (SENTENCE_END.test(word.text)) {
+    if (SENTENCE_END.test(word.text) && !abbreviationDot(found, i)) {
       result.push(current);
       current = [];
     }
