@@ -76,6 +76,22 @@ def _number(kind: type, low: float, high: Optional[float] = None, low_open: bool
 _positive = _number(int, 1)
 
 
+def _recall_bias(value: str) -> float:
+    """An argparse type: ``--recall-bias``, any finite number."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {value}")
+    return number
+
+
+_RECALL_BIAS_HELP = ("recall knob: lower the O tag's score by B before decoding (CRF Viterbi or softmax), so higher "
+                     "values hide more words (more recall, some over-redaction), negative ones fewer; 0 is the model's "
+                     "own decoding (default: the model's, from its run folder's recipe.yaml, else 0; docs/recall.md)")
+
+
 def _open_input(path: str) -> tuple[BinaryIO, str, Optional[int]]:
     """The input as bytes (lines split at ``\\n`` only, as for stdin), its name and its size when a file."""
     if path == "-":
@@ -144,7 +160,7 @@ def _tag(args: argparse.Namespace, write: Callable[[Any], None], default_types: 
             # a pipe may pause (a person typing, a program waiting for the answer): tag what has arrived then
             lines = numbered() if size is not None else paced(numbered())
             for document in stream_documents(tagger, lines, source, args.format, types, args.batch_size,
-                                             unit=args.unit):
+                                             unit=args.unit, recall_bias=args.recall_bias):
                 write(document)
 
 
@@ -174,8 +190,8 @@ class _AtomicFile:
 
 
 def cmd_redact(args: argparse.Namespace) -> int:
-    from flair_modernbert.inference import Pseudonyms, check_placeholder, model_types, redact
-    from flair_modernbert.redaction.restore import MAP_FORMAT
+    from flair_modernbert.inference import Pseudonyms, check_placeholder, model_types, redact, resolve_recall_bias
+    from flair_modernbert.redaction.restore import span_map_header
 
     placeholder = check_placeholder(args.placeholder) if args.placeholder is not None else None
     span_map = Path(args.span_map) if args.span_map else None
@@ -190,8 +206,8 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
     def ready(tagger: Any, types: Any) -> None:
         if out is not None and shared is not None:
-            out.write_json({"format": MAP_FORMAT, "version": 2, "placeholder": shared.placeholder, "scope": "input",
-                            "types": types.names(model_types(tagger))})
+            out.write_json(span_map_header(shared.placeholder, types.names(model_types(tagger)),
+                                           resolve_recall_bias(tagger, args.recall_bias)))
 
     def write(document: Any) -> None:
         count[0] += 1
@@ -258,7 +274,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     serve(args.model, args.host, args.port, types=[t for t in args.types.split(",") if t.strip()] if args.types
           else None, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, max_text_chars=args.max_text_chars,
-          max_texts=args.max_texts, unit=args.unit, trust=args.trust_model, graceful_timeout=args.graceful_timeout,
+          max_texts=args.max_texts, unit=args.unit, recall_bias=args.recall_bias, trust=args.trust_model,
+          graceful_timeout=args.graceful_timeout,
           announce=lambda line: _out(line))
     return 0
 
@@ -441,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated types: the model's (case-insensitive; PER/LOC/ORG also match person/"
                             "location/organization) and patterns: email, phone, url, ip, credit_card, iban; 'all' for "
                             "every one (default: " + ("all" if name == "redact" else "the model's types") + ")")
+        p.add_argument("--recall-bias", type=_recall_bias, default=None, metavar="B", help=_RECALL_BIAS_HELP)
         _trust_option(p)
         if name == "redact":
             p.add_argument("--placeholder", default=None,
@@ -488,6 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-texts", type=_positive, default=256, help="texts of one request at most")
     p.add_argument("--unit", choices=["sentence", "document"], default="sentence",
                    help="tag each sentence, or each text as one sequence")
+    p.add_argument("--recall-bias", type=_recall_bias, default=None, metavar="B",
+                   help=_RECALL_BIAS_HELP + "; for requests that set no \"recall_bias\" of their own")
     p.add_argument("--graceful-timeout", type=_number(float, 0), default=30.0,
                    help="seconds to finish requests in flight after SIGTERM or Ctrl-C")
     _trust_option(p)

@@ -17,6 +17,10 @@ Structured PII (e-mail, phone, URL, IP, card, IBAN) is found next to the model's
 Redaction replaces the spans with one numbered placeholder per entity and returns what was replaced where, so
 that :func:`restore` can put the original text back into an LLM's answer. Loading a model never runs code from
 the file (:func:`load_tagger`).
+
+The recall knob (docs/recall.md): ``recall_bias=B`` lowers the ``O`` tag's emission score by ``B`` before decoding
+(CRF Viterbi or softmax arg max), so higher values hide more; 0 is the model's own decoding. A run folder's
+``recipe.yaml`` may hold the model's default (``tagger.recall_bias``), which :func:`load_tagger` reads.
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import math
 import threading
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Optional, Sequence, Union
 
 from flair_modernbert.redaction.patterns import find_pii
@@ -34,7 +41,7 @@ from flair_modernbert.redaction.restore import Restored, SpanMap, restore
 from flair_modernbert.redaction.spans import EntitySpan, merge_spans
 from flair_modernbert.redaction.types import TypeSelection, select_types
 from flair_modernbert.segmentation import Word, sentences as split_sentences, words as split_words
-from flair_modernbert.tagging.loading import load_tagger
+from flair_modernbert.tagging.loading import load_tagger as _load_model
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +50,11 @@ __all__ = [
     "Document",
     "InputError",
     "load_tagger",
+    "run_recall_bias",
+    "check_recall_bias",
+    "default_recall_bias",
+    "resolve_recall_bias",
+    "recall_bias_applied",
     "read_lines",
     "parse_line",
     "model_types",
@@ -76,6 +88,7 @@ class Document:
         extra: the other fields of a JSON line.
         json: whether the line was JSON (the output line is JSON too).
         units: the words of each sequence the tagger sees (sentences, or the whole document), once segmented.
+        recall_bias: the recall bias the spans were decoded with (set by :func:`tag_documents`).
     """
 
     text: str
@@ -83,6 +96,7 @@ class Document:
     extra: dict[str, Any] = field(default_factory=dict)
     json: bool = False
     units: Optional[list[list[Word]]] = field(default=None, repr=False, compare=False)
+    recall_bias: Optional[float] = field(default=None, compare=False)
 
     def segment(self, unit: str = "sentence") -> list[list[Word]]:
         """The words of each sequence to tag: the sentences, or (``unit="document"``) all words as one."""
@@ -172,6 +186,115 @@ def resolve_types(tagger: Any, requested: Optional[Iterable[str]], default: str 
     return select_types(model_types(tagger), requested, default)
 
 
+# ------------------------------------------------------------------------------------------------ recall knob
+def check_recall_bias(value: Any, what: str = "recall_bias") -> float:
+    """A recall bias as a float: any finite number (0: the model's own decoding; higher hides more).
+
+    Raises:
+        ValueError: not a number, or not finite (``what`` names the option or file).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{what}: expected a number (0 = the model's own decoding), got {value!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{what}: expected a finite number, got {value}")
+    return float(value)
+
+
+def run_recall_bias(model: Union[str, Path]) -> Optional[float]:
+    """The default recall bias a training run folder records: ``tagger.recall_bias`` of its ``recipe.yaml``.
+
+    Args:
+        model: a run folder, or a model file inside one (``final-model.pt``).
+
+    Returns:
+        The value, or ``None`` when there is no ``recipe.yaml`` next to the model or it sets none.
+
+    Raises:
+        ValueError: the recipe sets a value that is not a finite number (file named).
+    """
+    from flair_modernbert.config.yamlfiles import read_yaml
+
+    path = Path(model)
+    recipe = (path if path.is_dir() else path.parent) / "recipe.yaml"
+    if not recipe.is_file():
+        return None
+    data = read_yaml(recipe, "recipe")
+    section = data.get("tagger") if isinstance(data, dict) else None
+    value = section.get("recall_bias") if isinstance(section, dict) else None
+    return None if value is None else check_recall_bias(value, f"{recipe}: tagger.recall_bias")
+
+
+def load_tagger(path: Union[str, Path], trust: bool = False) -> Any:
+    """Load a trained tagger (see :func:`flair_modernbert.tagging.loading.load_tagger`: no code from the file
+    runs) and set its default recall bias, ``tagger.recall_bias``, from the run folder's ``recipe.yaml``
+    (:func:`run_recall_bias`; ``None`` when it sets none).
+
+    Args:
+        path: ``final-model.pt`` or the output folder of a training run.
+        trust: load any Flair model with Flair's own loader (runs code the file may contain).
+    """
+    tagger = _load_model(path, trust=trust)
+    tagger.recall_bias = run_recall_bias(path)
+    return tagger
+
+
+def default_recall_bias(tagger: Any) -> float:
+    """The tagger's default recall bias: ``tagger.recall_bias`` (set by :func:`load_tagger`), else 0."""
+    value = getattr(tagger, "recall_bias", None)
+    return 0.0 if value is None else check_recall_bias(value, "tagger.recall_bias")
+
+
+def resolve_recall_bias(tagger: Any, recall_bias: Optional[float]) -> float:
+    """The bias to decode with: ``recall_bias``, or the tagger's default when it is ``None``."""
+    return default_recall_bias(tagger) if recall_bias is None else check_recall_bias(recall_bias)
+
+
+def _outside_index(tagger: Any) -> int:
+    tags = tagger.label_dictionary.get_items()
+    if "O" not in tags:
+        raise ValueError(f"recall_bias: the tagger has no O tag (its tags: {', '.join(tags)})")
+    return tags.index("O")
+
+
+@contextmanager
+def recall_bias_applied(tagger: Any, recall_bias: float) -> Iterator[None]:
+    """Within the block, the tagger's head gives the ``O`` tag's emission score lowered by ``recall_bias``.
+
+    A forward hook on ``tagger.linear`` (the emission scores, before the CRF adds its transitions or the softmax),
+    removed on leaving: nothing of the tagger changes for later calls. 0 adds no hook (the model's own output).
+    The hook is on the tagger object: use a tagger from one thread at a time (as :func:`tag_documents` and the
+    service's model thread do).
+
+    Raises:
+        ValueError: a bias that is not a finite number, or a tagger without an ``O`` tag.
+    """
+    import torch
+
+    bias = check_recall_bias(recall_bias)
+    if bias == 0.0:
+        yield
+        return
+    shift = torch.zeros(tagger.linear.out_features, dtype=torch.float32)
+    # a float32 bias: O's score becomes float32(score - float32(B)), what the JavaScript decoder computes too
+    shift[_outside_index(tagger)] = bias
+    cache: dict[Any, Any] = {}
+
+    def lower_outside(module: Any, inputs: Any, output: Any) -> Any:
+        key = (output.device, output.dtype)
+        if key not in cache:
+            cache[key] = shift.to(device=output.device, dtype=output.dtype)
+        return output - cache[key]
+
+    handle = tagger.linear.register_forward_hook(lower_outside)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 # ------------------------------------------------------------------------------------------------ tagging
 def _flair_sentences(document: Document, unit: str) -> tuple[list[Any], list[list[Word]]]:
     from flair.data import Sentence
@@ -190,6 +313,7 @@ def tag_documents(
     types: Union[TypeSelection, set[str], None] = None,
     mini_batch_size: int = 32,
     unit: str = "sentence",
+    recall_bias: Optional[float] = None,
 ) -> list[Document]:
     """Predict the entity spans of documents, all their sentences in one ``predict`` call.
 
@@ -200,19 +324,23 @@ def tag_documents(
             model types only); all the model's types and no patterns by default.
         mini_batch_size: sentences per forward pass.
         unit: ``sentence`` (split each document into sentences) or ``document`` (one sequence per document).
+        recall_bias: lower the ``O`` tag's emission score by this much before decoding (docs/recall.md): higher
+            hides more, 0 is the model's own decoding; ``None``: the tagger's default (:func:`default_recall_bias`).
 
     Returns:
         ``documents``, each with its spans sorted by position.
     """
     if unit not in ("sentence", "document"):
         raise ValueError(f"unit: expected 'sentence' or 'document', got {unit!r}")
+    bias = resolve_recall_bias(tagger, recall_bias)
     selection = _selection(types)
     label_type = tagger.label_type
     prepared = [_flair_sentences(document, unit) for document in documents]
     # only pattern types asked for (`--types email,phone`): no forward at all
     flat = [sentence for sentences, _ in prepared for sentence in sentences] if selection.model != frozenset() else []
     if flat:
-        tagger.predict(flat, mini_batch_size=mini_batch_size, label_name=label_type)
+        with recall_bias_applied(tagger, bias):
+            tagger.predict(flat, mini_batch_size=mini_batch_size, label_name=label_type)
     for document, (sentences, groups) in zip(documents, prepared):
         spans = []
         for sentence, group in zip(sentences, groups):
@@ -222,6 +350,7 @@ def tag_documents(
                 text = document.text[first.start : last.end]
                 spans.append(EntitySpan(first.start, last.end, label.value, text, round(float(label.score), 4)))
         document.spans = sorted(spans, key=lambda s: s.start)
+        document.recall_bias = bias
         apply_types(document, selection)
     return documents
 
@@ -300,20 +429,23 @@ def stream_documents(
     mini_batch_size: int = 32,
     unit: str = "sentence",
     chunk_sentences: Optional[int] = None,
+    recall_bias: Optional[float] = None,
 ) -> Iterator[Document]:
     """Tag numbered input lines chunk by chunk and yield one document per line, in order.
 
     A chunk holds the lines whose sentences reach ``chunk_sentences`` (default ``8 * mini_batch_size``): it is
     tagged with one ``predict`` call, so batches are full whatever the line lengths, and memory does not grow
     with the input. A :data:`PAUSE` among the lines (see :func:`paced`) tags what has arrived at once.
+    ``recall_bias`` is as for :func:`tag_documents` (``None``: the tagger's default).
     """
     limit = chunk_sentences or 8 * mini_batch_size
+    bias = resolve_recall_bias(tagger, recall_bias)  # a bad value fails before the first line is read
     chunk: list[Document] = []
     pending = 0
     for item in lines:
         if item is PAUSE:
             if chunk:
-                yield from tag_documents(tagger, chunk, types, mini_batch_size, unit)
+                yield from tag_documents(tagger, chunk, types, mini_batch_size, unit, bias)
                 chunk, pending = [], 0
             continue
         number, line = item
@@ -321,10 +453,10 @@ def stream_documents(
         chunk.append(document)
         pending += max(1, len(document.segment(unit)))
         if pending >= limit:
-            yield from tag_documents(tagger, chunk, types, mini_batch_size, unit)
+            yield from tag_documents(tagger, chunk, types, mini_batch_size, unit, bias)
             chunk, pending = [], 0
     if chunk:
-        yield from tag_documents(tagger, chunk, types, mini_batch_size, unit)
+        yield from tag_documents(tagger, chunk, types, mini_batch_size, unit, bias)
 
 
 # ------------------------------------------------------------------------------------------------ redaction

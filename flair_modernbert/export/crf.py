@@ -4,7 +4,9 @@ The file holds the tag dictionary, the decoding (``crf`` with Flair's transition
 ``<STOP>`` tags, or ``softmax``), the span tag format, how subtoken rows become word emissions (pooling, the head's
 bias for a word without subtokens) and how a sentence becomes model input (special tokens, window, what happens to
 a longer sequence: ``tokens.overflow`` ``stride``, ``truncate`` or ``error``; FLERT context, trimmed to the window
-or not: ``context.trim``). Flair keeps transitions as ``transitions[to, from]``; so does the file.
+or not: ``context.trim``) and the model's default recall bias (``recall_bias``, docs/recall.md: the JavaScript
+decoder lowers the O tag's emission by it, as Python does). Flair keeps transitions as ``transitions[to, from]``;
+so does the file.
 
 Floats are written as float32 values (``repr`` of the float32 number as a float64), so JavaScript reads back
 exactly the numbers torch used.
@@ -18,6 +20,7 @@ from typing import Any, Optional
 import numpy as np
 
 from flair_modernbert.export.spec import START_TAG, STOP_TAG, ExportSpec
+from flair_modernbert.inference import default_recall_bias
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,7 @@ def decoder_config(tagger: Any, spec: ExportSpec, bias: Any, model_files: dict[s
         "tags": spec.tags,
         "tag_format": spec.tag_format,
         "crf": crf,
+        "recall_bias": default_recall_bias(tagger),
         "pooling": spec.pooling,
         "logits_parts": 2 if spec.pooling == "first_last" else 1,
         "empty_word_emissions": _floats(bias),

@@ -20,9 +20,11 @@ from flair_modernbert.redaction.rules import load_rules
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAP_FORMAT", "Restored", "SpanMap", "restore"]
+__all__ = ["MAP_FORMAT", "Restored", "SpanMap", "restore", "span_map_header"]
 
 MAP_FORMAT = "flair-modernbert-span-map"
+#: the span map version :func:`span_map_header` writes
+MAP_VERSION = 2
 _RUN = regex.compile(r"[\p{L}\p{N}]+")
 _BRACKET = regex.compile(r"\\?[\[<({\]>)}]")
 _SENTINEL = 987654321
@@ -57,17 +59,31 @@ def _key(runs: Iterable[str]) -> str:
     return "".join(runs).casefold()
 
 
+def span_map_header(placeholder: str, types: Iterable[str], recall_bias: Optional[float] = None) -> dict[str, Any]:
+    """The first record of a span map file: format, version, the placeholder template, the types replaced and the
+    recall bias the text was tagged with (docs/recall.md; left out when ``None``)."""
+    header: dict[str, Any] = {"format": MAP_FORMAT, "version": MAP_VERSION, "placeholder": placeholder,
+                              "scope": "input", "types": list(types)}
+    if recall_bias is not None:
+        header["recall_bias"] = recall_bias
+    return header
+
+
 class SpanMap:
     """Entities (placeholder -> original text) and, per line, the mentions replaced there.
 
     Args:
         placeholder: the template the placeholders were made with (finds unknown placeholders of the same shape).
         types: the types that were replaced.
+
+    Attributes:
+        recall_bias: the recall bias the header records (``None`` when it records none).
     """
 
     def __init__(self, placeholder: Optional[str] = None, types: Optional[Iterable[str]] = None) -> None:
         self.placeholder = placeholder or load_rules()["placeholder"]
         self.types: list[str] = list(types or [])
+        self.recall_bias: Optional[float] = None
         self.entities: dict[str, str] = {}
         self.entity_types: dict[str, str] = {}
         self.lines: dict[int, list[dict[str, Any]]] = {}
@@ -108,6 +124,7 @@ class SpanMap:
         if record.get("format") == MAP_FORMAT:
             self.placeholder = record.get("placeholder") or self.placeholder
             self.types = list(record.get("types") or [])
+            self.recall_bias = record.get("recall_bias")
         elif "entity" in record:
             self.add_entity(str(record["entity"]), record.get("type"), str(record["text"]))
         elif "line" in record:

@@ -22,7 +22,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from flair_modernbert.inference import Document, model_types, redact, resolve_types
+from flair_modernbert.inference import (Document, check_recall_bias, default_recall_bias, model_types, redact,
+                                        resolve_types)
 from flair_modernbert.redaction.patterns import PATTERN_TYPES
 from flair_modernbert.redaction.pseudonyms import Pseudonyms
 from flair_modernbert.redaction.restore import SpanMap, restore
@@ -136,6 +137,7 @@ _HINTS = {
     "join_partial": "true or false",
     "mapping": "the span or entity records /redact returned (a list of objects), or an object placeholder -> text",
     "line": "an integer",
+    "recall_bias": "a number (0: the model's own decoding; higher hides more)",
 }
 
 
@@ -221,8 +223,10 @@ def _requested(types: Union[str, list[str], None]) -> Optional[list[str]]:
 class _App:
     """What the endpoints share: the tagger, its batcher, the limits and a cache of resolved type choices."""
 
-    def __init__(self, tagger: Any, batcher: DynamicBatcher, limits: ServeLimits, types: Optional[Sequence[str]]) -> None:
+    def __init__(self, tagger: Any, batcher: DynamicBatcher, limits: ServeLimits, types: Optional[Sequence[str]],
+                 recall_bias: float = 0.0) -> None:
         self.tagger = tagger
+        self.recall_bias = recall_bias
         self.batcher = batcher
         self.limits = limits
         self.default_types = list(types) if types else None
@@ -257,9 +261,14 @@ class _App:
             return await run_in_threadpool(segment)
         return segment()
 
-    async def tag(self, request: Request, documents: list[Document], selection: TypeSelection) -> None:
+    def bias(self, body: Any) -> float:
+        """The request's recall bias, else the service's default."""
+        return self.recall_bias if body.recall_bias is None else body.recall_bias
+
+    async def tag(self, request: Request, documents: list[Document], selection: TypeSelection,
+                  recall_bias: float) -> None:
         try:
-            job = asyncio.wrap_future(self.batcher.submit(documents, selection))
+            job = asyncio.wrap_future(self.batcher.submit(documents, selection, recall_bias))
         except NotRunning as error:
             raise ServeError(503, None, str(error)) from None
         gone = asyncio.ensure_future(_disconnected(request))
@@ -295,7 +304,8 @@ def _error(status: int, field: Optional[str], message: str) -> JSONResponse:
 
 
 #: the fields of requests; any other name a client sends is its own text and is not logged
-_FIELDS = frozenset({"body", "text", "texts", "types", "placeholder", "join_partial", "mapping", "line"})
+_FIELDS = frozenset({"body", "text", "texts", "types", "placeholder", "join_partial", "mapping", "line",
+                     "recall_bias"})
 
 
 def _loggable(field: Optional[str]) -> str:
@@ -339,6 +349,7 @@ def create_app(
     max_texts: int = 256,
     max_body_bytes: Optional[int] = None,
     unit: str = "sentence",
+    recall_bias: Optional[float] = None,
 ) -> FastAPI:
     """The service for one loaded tagger.
 
@@ -355,17 +366,20 @@ def create_app(
         max_texts: texts of one request at most.
         max_body_bytes: bytes of one request body at most (see :class:`ServeLimits`).
         unit: ``sentence`` or ``document`` (see :func:`~flair_modernbert.inference.tag_documents`).
+        recall_bias: the recall bias of requests that set none (docs/recall.md); ``None``: the model's default
+            (:func:`~flair_modernbert.inference.default_recall_bias`). ``/ready`` shows it.
 
     Raises:
-        ValueError: a type in ``types`` that is neither the model's nor a pattern type, or a bad limit.
+        ValueError: a type in ``types`` that is neither the model's nor a pattern type, a bad limit or bias.
     """
     for name, value in (("max_text_chars", max_text_chars), ("max_texts", max_texts)):
         if value < 1:
             raise ValueError(f"{name}: expected a number >= 1, got {value}")
     limits = ServeLimits(max_text_chars=max_text_chars, max_texts=max_texts, max_body_bytes=max_body_bytes)
+    bias = default_recall_bias(tagger) if recall_bias is None else check_recall_bias(recall_bias, "--recall-bias")
     batcher = DynamicBatcher(tagger, max_batch=max_batch, max_wait_ms=max_wait_ms, unit=unit)
     try:
-        shared = _App(tagger, batcher, limits, types)
+        shared = _App(tagger, batcher, limits, types, bias)
     except ServeError as error:
         raise ValueError(error.message.replace("types:", "--types:", 1)) from None
     body_limit = limits.body_limit()
@@ -421,7 +435,7 @@ def create_app(
         body = _parse(await _read_body(request, body_limit), PredictRequest)
         selection = shared.selection(body.types, "model")
         documents = await shared.prepare(body)
-        await shared.tag(request, documents, selection)
+        await shared.tag(request, documents, selection, shared.bias(body))
         results = [document.to_json() for document in documents]
         _log("/predict", documents, started)
         return _answer(results[0] if body.texts is None else {"results": results})
@@ -438,13 +452,14 @@ def create_app(
         except ValueError as error:
             raise ServeError(422, "placeholder", str(error).replace("--placeholder", "placeholder", 1)) from None
         documents = await shared.prepare(body)
-        await shared.tag(request, documents, selection)
+        bias = shared.bias(body)
+        await shared.tag(request, documents, selection, bias)
         results = []
         for document in documents:  # one Pseudonyms: one numbering across the texts of the request
             text, spans = redact(document, pseudonyms=pseudonyms)
             results.append({**document.extra, "text": text, "spans": spans})
         info = {"entities": pseudonyms.take_new(), "placeholder": pseudonyms.placeholder,
-                "types": selection.names(shared.model_types)}
+                "types": selection.names(shared.model_types), "recall_bias": bias}
         _log("/redact", documents, started)
         return _answer({**results[0], **info} if body.texts is None else {"results": results, **info})
 
@@ -492,6 +507,7 @@ def create_app(
         if not batcher.ready:
             return _error(503, None, "not ready: the model is warming up or the service is stopping")
         return _answer({"ready": True, "model_types": shared.model_types, "pattern_types": list(PATTERN_TYPES),
+                        "recall_bias": shared.recall_bias,
                         "max_batch": batcher.max_batch, "max_wait_ms": 1000 * batcher.max_wait,
                         "max_text_chars": limits.max_text_chars, "max_texts": limits.max_texts,
                         "max_body_bytes": body_limit})

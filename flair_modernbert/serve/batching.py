@@ -2,8 +2,9 @@
 
 Requests put a job (their documents, already segmented) on a thread-safe queue and await a future; the worker
 thread takes the first job, waits up to ``max_wait_ms`` for more until ``max_batch`` sentences are gathered, and
-tags them all with one :func:`~flair_modernbert.inference.tag_documents` call (one packed forward). The event loop
-never runs torch; only the worker touches the tagger.
+tags them all with one :func:`~flair_modernbert.inference.tag_documents` call (one packed forward; requests that
+chose different recall biases get one call per bias, since the bias is applied to the whole forward). The event
+loop never runs torch; only the worker touches the tagger.
 
 A failing batch is tagged again job by job, so one bad request fails alone, and the worker never dies of it. A job
 whose client went away before its batch started is dropped (its future is cancelled).
@@ -71,6 +72,7 @@ class _Job:
     documents: list[Document]
     types: Optional[TypeSelection]
     sentences: int
+    recall_bias: Optional[float] = None
     future: Future = field(default_factory=Future)
 
 
@@ -135,10 +137,12 @@ class DynamicBatcher:
             logger.warning("the tagger thread did not finish within %s s", timeout)
 
     # ---------------------------------------------------------------------------------------------- jobs
-    def submit(self, documents: Sequence[Document], types: Optional[TypeSelection] = None) -> Future:
+    def submit(self, documents: Sequence[Document], types: Optional[TypeSelection] = None,
+               recall_bias: Optional[float] = None) -> Future:
         """Queue documents (thread-safe); the future's result is the documents with their spans filled in.
 
-        Cancelling the future before its batch starts drops the job.
+        Cancelling the future before its batch starts drops the job. ``recall_bias``: as for
+        :func:`~flair_modernbert.inference.tag_documents` (``None``: the tagger's default).
 
         Raises:
             NotRunning: the batcher was not started or is stopping.
@@ -147,13 +151,14 @@ class DynamicBatcher:
             raise NotRunning("the tagger is not running")
         documents = list(documents)
         sentences = sum(max(1, len(document.segment(self.unit))) for document in documents)
-        job = _Job(documents, types, sentences)
+        job = _Job(documents, types, sentences, recall_bias)
         self._queue.put(job)
         return job.future
 
-    async def tag(self, documents: Sequence[Document], types: Optional[TypeSelection] = None) -> list[Document]:
+    async def tag(self, documents: Sequence[Document], types: Optional[TypeSelection] = None,
+                  recall_bias: Optional[float] = None) -> list[Document]:
         """Tag documents in the next batch; cancelling the awaiting task drops the job if it has not started."""
-        return await asyncio.wrap_future(self.submit(documents, types))
+        return await asyncio.wrap_future(self.submit(documents, types, recall_bias))
 
     # -------------------------------------------------------------------------------------------- worker
     def _run(self) -> None:
@@ -213,15 +218,19 @@ class DynamicBatcher:
         job.future.set_exception(error)
 
     def _tag(self, jobs: list[_Job]) -> None:
-        documents = [document for job in jobs for document in job.documents]
-        selections = {job.types for job in jobs}
-        if len(selections) == 1:  # the common case: exactly what the CLI does
-            tag_documents(self.tagger, documents, jobs[0].types, self.max_batch, self.unit)
-        else:  # one forward for every type, then each request's own selection
-            tag_documents(self.tagger, documents, _MODEL_ONLY, self.max_batch, self.unit)
-            for job in jobs:
-                for document in job.documents:
-                    apply_types(document, job.types)
+        by_bias: dict[Optional[float], list[_Job]] = {}
+        for job in jobs:  # the bias lowers O in the whole forward: one forward per bias
+            by_bias.setdefault(job.recall_bias, []).append(job)
+        for bias, group in by_bias.items():
+            documents = [document for job in group for document in job.documents]
+            selections = {job.types for job in group}
+            if len(selections) == 1:  # the common case: exactly what the CLI does
+                tag_documents(self.tagger, documents, group[0].types, self.max_batch, self.unit, bias)
+            else:  # one forward for every type, then each request's own selection
+                tag_documents(self.tagger, documents, _MODEL_ONLY, self.max_batch, self.unit, bias)
+                for job in group:
+                    for document in job.documents:
+                        apply_types(document, job.types)
         sentences = sum(job.sentences for job in jobs)
         stats = self.stats
         stats.batches += 1

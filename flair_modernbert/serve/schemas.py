@@ -7,9 +7,11 @@ one result object (the CLI's line); several give ``{"results": [...]}`` in order
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator,
+                      model_validator)
 
 __all__ = [
     "TextItem",
@@ -66,10 +68,22 @@ _TYPES_HELP = ('entity types: a list or a comma-separated string of the model\'s
                'types for /predict and all types for /redact')
 
 
+_BIAS_HELP = ("recall knob: the O tag's score is lowered by this much before decoding, so higher values hide more "
+              "(0: the model's own decoding; docs/recall.md); default: the server's --recall-bias, else the model's")
+
+
 class PredictRequest(_Texts):
     """``POST /predict``."""
 
     types: Types = Field(None, description=_TYPES_HELP)
+    recall_bias: Optional[StrictFloat] = Field(None, description=_BIAS_HELP)
+
+    @field_validator("recall_bias")
+    @classmethod
+    def _finite(cls, value: Optional[float]) -> Optional[float]:
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"recall_bias: expected a finite number, got {value}")
+        return value
 
 
 class RedactRequest(PredictRequest):
@@ -149,6 +163,7 @@ class _RedactInfo(BaseModel):
     entities: list[EntityRecord] = Field(..., description="every entity of the request, once")
     placeholder: str = Field(..., description="the template used")
     types: list[str] = Field(..., description="the types replaced")
+    recall_bias: float = Field(..., description="the recall bias the texts were tagged with")
 
 
 class RedactResponse(RedactResult, _RedactInfo):

@@ -70,6 +70,7 @@ def serve(
     max_texts: int = 256,
     max_body_bytes: Optional[int] = None,
     unit: str = "sentence",
+    recall_bias: Optional[float] = None,
     trust: bool = False,
     graceful_timeout: float = 30.0,
     announce: Optional[Callable[[str], None]] = None,
@@ -87,6 +88,8 @@ def serve(
         max_texts: texts of one request at most.
         max_body_bytes: bytes of one request body at most.
         unit: ``sentence`` or ``document``.
+        recall_bias: the recall bias of requests that set none (docs/recall.md); ``None``: the model's default
+            (its run folder's ``recipe.yaml``), else 0.
         trust: load a model file this library did not write (runs code from the file).
         graceful_timeout: seconds to finish requests in flight after SIGTERM.
         announce: called with the address once the model is loaded.
@@ -108,7 +111,8 @@ def serve(
     try:
         tagger = load_tagger(model, trust=trust)
         app = create_app(tagger, types=types, max_batch=max_batch, max_wait_ms=max_wait_ms,
-                         max_text_chars=max_text_chars, max_texts=max_texts, max_body_bytes=max_body_bytes, unit=unit)
+                         max_text_chars=max_text_chars, max_texts=max_texts, max_body_bytes=max_body_bytes, unit=unit,
+                         recall_bias=recall_bias)
         # log_config=None: uvicorn logs through the root logger the CLI set up; no access log (the app logs sizes
         # and timings of each request itself)
         config = uvicorn.Config(app, log_config=None, log_level=logging.INFO, access_log=False, lifespan="on",

@@ -5,6 +5,8 @@
 //   with Math.fround at the same steps, the path is the one torch finds. A token's confidence is Flair's: the
 //   largest softmax probability of the Viterbi scores at that position.
 // - softmax: the arg max of the emissions and its softmax probability (SequenceTagger._standard_inference).
+// - recall bias (docs/recall.md): the O tag's emission lowered by B before either decoding, in float32 as
+//   inference.recall_bias_applied does it in torch, so both give the same tags.
 // - spans: flair.data.get_spans_from_bio, line by line (including its tie rules), and the span score is the
 //   mean of its tokens' confidences.
 
@@ -24,6 +26,38 @@ function argMax(values) {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;
+}
+
+/**
+ * A recall bias as a number: any finite number (0: the model's own decoding; higher hides more).
+ * @param {any} value
+ * @param {string} [what="recallBias"] the option's name, for the message
+ * @returns {number}
+ */
+export function checkRecallBias(value, what = "recallBias") {
+  const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof number !== "number" || !Number.isFinite(number)) {
+    throw new Error(`${what}: expected a finite number (0 = the model's own decoding), got ${value}`);
+  }
+  return number;
+}
+
+/**
+ * Emissions with the O tag's score lowered by `bias` (inference.recall_bias_applied): float32(score - float32(bias)),
+ * the other scores as they are; the rows given are not changed.
+ * @param {Float32Array[]} emissions one row of T scores per word
+ * @param {number} outside index of the O tag
+ * @param {number} bias
+ * @returns {Float32Array[]}
+ */
+export function lowerOutside(emissions, outside, bias) {
+  if (bias === 0) return emissions;
+  const shift = f32(bias);
+  return emissions.map((row) => {
+    const lowered = Float32Array.from(row);
+    lowered[outside] = row[outside] - shift; // a Float32Array store rounds to float32, as torch does
+    return lowered;
+  });
 }
 
 /**

@@ -10,6 +10,8 @@
 //   --unit sentence|document  tag each sentence, or each line as one sequence
 //   --batch-size N            windows per forward pass (default 32)
 //   --max-length N            window in subtokens (default: the model's, which gives Python's results exactly)
+//   --recall-bias B           the recall knob: the O tag's score lowered by B before decoding, so higher values
+//                             hide more; 0 is the model's own decoding (default: crf.json's recall_bias, else 0)
 //   --dtype fp32|fp16|q8|q4   the model file: fp16, q8 and q4 run onnx/model_fp16.onnx, model_quantized.onnx,
 //                             model_q4.onnx (export --quantize fp16, int8, q4)
 //   --redact                  print redacted text instead, as `flair-modernbert redact`: one numbered placeholder
@@ -22,17 +24,17 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { JsonError, PyDict, dumps, loads, pyStrip } from "./pyjson.mjs";
-import { checkPlaceholder, documentLine, loadTagger, numbersEntities, redactDocument } from "./tagger.mjs";
+import { checkPlaceholder, checkRecallBias, documentLine, loadTagger, numbersEntities, redactDocument } from "./tagger.mjs";
 
 const USAGE = "usage: node predict.mjs [FILE|-] [--types T1,T2] [--format auto|text|jsonl] [--unit sentence|document] " +
-  "[--batch-size N] [--max-length N] [--dtype fp32|fp16|q8|q4] [--redact [--placeholder P] [--no-join-partial]] [--model DIR]";
+  "[--batch-size N] [--max-length N] [--recall-bias B] [--dtype fp32|fp16|q8|q4] [--redact [--placeholder P] [--no-join-partial]] [--model DIR]";
 
 class InputError extends Error {}
 
 function parseArgs(argv) {
   const options = { input: "-", format: "auto", unit: "sentence", batchSize: 32, dtype: "fp32", joinPartial: true };
   const valued = { "--types": "types", "--format": "format", "--unit": "unit", "--batch-size": "batchSize",
-    "--max-length": "maxLength", "--dtype": "dtype", "--placeholder": "placeholder", "--model": "model" };
+    "--max-length": "maxLength", "--recall-bias": "recallBias", "--dtype": "dtype", "--placeholder": "placeholder", "--model": "model" };
   const positional = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -55,6 +57,13 @@ function parseArgs(argv) {
     const number = Number(options[key]);
     if (!Number.isInteger(number) || number < 1) throw new InputError(`--${key === "batchSize" ? "batch-size" : "max-length"}: expected a number >= 1, got ${options[key]}`);
     options[key] = number;
+  }
+  if (options.recallBias !== undefined) {
+    try {
+      options.recallBias = checkRecallBias(options.recallBias, "--recall-bias");
+    } catch (error) {
+      throw new InputError(error.message);
+    }
   }
   return options;
 }
@@ -128,7 +137,9 @@ async function main() {
   });
   await opened;
   const folder = options.model ?? dirname(fileURLToPath(import.meta.url));
-  const tagger = await loadTagger(folder, { dtype: options.dtype, maxLength: options.maxLength, batchSize: options.batchSize });
+  const tagger = await loadTagger(folder, {
+    dtype: options.dtype, maxLength: options.maxLength, batchSize: options.batchSize, recallBias: options.recallBias,
+  });
   const types = tagger.resolveTypes(options.types, options.redact ? "all" : "model");
   const placeholder = options.placeholder ?? tagger.rules.placeholder;
   const write = (text) => process.stdout.write(text + "\n");

@@ -5,6 +5,7 @@
 //   const [doc] = await tagger.predict(["Jane Doe moved to Berlin ."]);   // {text, spans: [{start, end, type, text, score}]}
 //   const { text, spans } = await tagger.redact("Jane Doe moved to Berlin .");   // "[PERSON_1] moved to [LOCATION_1] ."
 //   const { text: answer } = tagger.restore("Ask [person_1] in <LOCATION-1>", spans);   // "Ask Jane Doe in Berlin"
+//   await tagger.predict(texts, { recallBias: 2 });   // the recall knob: O's score lowered by 2, hides more
 //
 // Text is split into sentences and words by the rule Python's predict uses (segmentation.mjs), each word is
 // tokenized on its own with the exported tokenizer.json, the ONNX graph gives emission scores per subtoken,
@@ -14,7 +15,7 @@
 
 import { AutoModelForTokenClassification, AutoTokenizer, Tensor, env } from "@huggingface/transformers";
 
-import { round4, softmaxDecode, spansFromTags, viterbi } from "./decode.mjs";
+import { checkRecallBias, lowerOutside, round4, softmaxDecode, spansFromTags, viterbi } from "./decode.mjs";
 import { dumps, floatRepr, stringRepr } from "./pyjson.mjs";
 import {
   DEFAULT_PLACEHOLDER,
@@ -31,6 +32,7 @@ import { sentences as splitSentences, words as splitWords } from "./segmentation
 import { planSentence, poolEmissions } from "./sequences.mjs";
 
 export { sentences, words } from "./segmentation.mjs";
+export { checkRecallBias } from "./decode.mjs";
 export {
   DEFAULT_PLACEHOLDER,
   Pseudonyms,
@@ -103,6 +105,9 @@ async function resolveLocation(location) {
  * @param {number} [options.batchSize=32] windows per forward pass
  * @param {number} [options.batchCost=2097152] at most batch x length^2 per forward pass (bounds attention memory)
  * @param {boolean} [options.browserCache=false] let Transformers.js keep the model in the browser's Cache Storage
+ * @param {number} [options.recallBias] the recall knob (docs/recall.md): the O tag's score is lowered by this much
+ *   before decoding, so higher values hide more, 0 is the model's own decoding; default: crf.json's recall_bias (the
+ *   model's default when it was exported), else 0. predict() and redact() take it per call too
  * @returns {Promise<Tagger>} with `device` (the device the graph runs on) and `fallback` (why the requested
  *   device was not used, or null)
  */
@@ -219,7 +224,19 @@ export class Tagger {
     this.batchSize = options.batchSize ?? 32;
     this.batchCost = options.batchCost ?? 2 ** 21;
     this.width = config.tags.length * (config.logits_parts ?? 1);
+    /** @type {number} index of the O tag (-1: none) */
+    this.outside = config.tags.indexOf("O");
+    /** @type {number} the recall bias of calls that set none (loadTagger's recallBias, else crf.json's, else 0) */
+    this.recallBias = this._bias(options.recallBias ?? config.recall_bias ?? 0, "recallBias");
     this._ids = new Map();
+  }
+
+  /** A recall bias checked, or this tagger's default when it is undefined or null. */
+  _bias(value, what = "recallBias") {
+    if (value === undefined || value === null) return this.recallBias;
+    const bias = checkRecallBias(value, what);
+    if (bias !== 0 && this.outside < 0) throw new Error(`${what}: the tagger has no O tag (its tags: ${this.config.tags.join(", ")})`);
+    return bias;
   }
 
   /** The entity types the model predicts, in its dictionary's order (inference.model_types). */
@@ -322,10 +339,15 @@ export class Tagger {
     }
   }
 
-  /** Tags, token confidences for one sentence's emissions. */
-  decode(emissions) {
+  /**
+   * Tags, token confidences for one sentence's emissions, the O tag's score lowered by `recallBias` first.
+   * @param {Float32Array[]} emissions
+   * @param {number} [recallBias] default: this tagger's
+   */
+  decode(emissions, recallBias = this.recallBias) {
     const { crf } = this.config;
-    const result = crf ? viterbi(emissions, crf.transitions, crf.start, crf.stop) : softmaxDecode(emissions);
+    const scores = lowerOutside(emissions, this.outside, recallBias);
+    const result = crf ? viterbi(scores, crf.transitions, crf.start, crf.stop) : softmaxDecode(scores);
     return { tags: result.tags.map((index) => this.config.tags[index]), scores: result.scores };
   }
 
@@ -338,11 +360,13 @@ export class Tagger {
    * @param {string[]|string} [options.types] these types only (see resolveTypes; default: the model's types,
    *   "all": the model's and the pattern types)
    * @param {string} [options.unit="sentence"] "sentence" or "document"
+   * @param {number} [options.recallBias] the recall knob (see loadTagger; default: the tagger's recallBias)
    * @returns {Promise<Document[]>}
    */
   async predict(documents, options = {}) {
     const unit = options.unit ?? "sentence";
     if (!["sentence", "document"].includes(unit)) throw new Error(`unit: expected 'sentence' or 'document', got '${unit}'`);
+    const bias = this._bias(options.recallBias);
     const types = this._selection(options.types, "model");
     const list = (Array.isArray(documents) ? documents : [documents]).map((doc) =>
       typeof doc === "string" ? { text: doc } : { ...doc },
@@ -360,7 +384,7 @@ export class Tagger {
     return list.map((doc, d) => {
       const spans = [];
       segmented[d].forEach((sentence, s) => {
-        const { tags, scores } = this.decode(emissions[d][s]);
+        const { tags, scores } = this.decode(emissions[d][s], bias);
         for (const found of spansFromTags(tags, scores)) {
           if (types.model && !types.model.has(found.type)) continue;
           const first = sentence[found.indices[0]];
@@ -393,10 +417,13 @@ export class Tagger {
    * @param {Pseudonyms} [options.pseudonyms] entities to continue numbering from (several texts, one numbering);
    *   a fresh one per call by default
    * @param {boolean} [options.joinPartial=true] a mention equal to the first or last words of an entity joins it
+   * @param {number} [options.recallBias] the recall knob for a text (see loadTagger; default: the tagger's)
    * @returns {Promise<{text: string, spans: Object[]}>} the redacted text and its span records (see redactSpans)
    */
   async redact(text, options = {}) {
-    const doc = typeof text === "string" ? (await this.predict([text], { types: this._selection(options.types, "all") }))[0] : text;
+    const doc = typeof text === "string"
+      ? (await this.predict([text], { types: this._selection(options.types, "all"), recallBias: options.recallBias }))[0]
+      : text;
     return redactDocument(doc, options.placeholder ?? this.rules.placeholder, options);
   }
 
