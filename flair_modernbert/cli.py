@@ -352,9 +352,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def _biases(value: str) -> list[float]:
     try:
-        return [float(s) for s in value.split(",") if s.strip()]
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"--sweep takes comma-separated numbers, got {value!r}") from error
+        return [_recall_bias(s) for s in value.split(",") if s.strip()]
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"--sweep takes comma-separated recall biases: {error}") from None
 
 
 def cmd_leaks(args: argparse.Namespace) -> int:
@@ -618,9 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--types", default=None,
                    help="comma-separated types the tagger redacts, as for redact (default: all)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--recall-bias", type=float, default=None, metavar="B",
-                       help="lower the O tag's score by B before decoding: higher hides more (default: the model's, "
-                            "from its run's recipe, else 0)")
+    group.add_argument("--recall-bias", type=_recall_bias, default=None, metavar="B", help=_RECALL_BIAS_HELP)
     group.add_argument("--sweep", type=_biases, default=None, metavar="B,B,...",
                        help="score at each recall bias, e.g. 0,0.5,1,2,4; the table shows the largest bias whose "
                             "over-redaction stays <= 5 %%")
