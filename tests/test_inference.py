@@ -135,7 +135,7 @@ def test_unknown_types_are_an_error_listing_the_models_types(names_model, tmp_pa
     assert main(["redact", str(names_model[0]), str(source), "--no-progress", "--types", "person,EVENT"]) == 2
     err = capsys.readouterr().err
     assert ("--types: 'EVENT' is not an entity type of this model nor a pattern type; the model's types are: PER, LOC; "
-            "the pattern types are: url, email, iban, credit_card, ip, phone (or 'all')") in err
+            "the pattern types are: url, email, iban, credit_card, ip, ssn, phone (or 'all')") in err
     # aliases are explicit: 'person' reads as the model's PER, and the user is told
     assert main(["redact", str(names_model[0]), str(source), "--no-progress", "--types", "person"]) == 0
     assert capsys.readouterr().out == "We met [PER_1] in Paris .\n"

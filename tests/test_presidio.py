@@ -129,7 +129,7 @@ def test_default_entity_names(make_random_tagger, tiny_model_dir):
 def test_pattern_types_on_request(tagger):
     recognizer = FlairModernBertRecognizer(tagger, include_patterns=True)
     assert recognizer.supported_entities == ["PERSON", "LOCATION", "URL", "EMAIL_ADDRESS", "IBAN_CODE", "CREDIT_CARD",
-                                             "IP_ADDRESS", "PHONE_NUMBER"]
+                                             "IP_ADDRESS", "US_SSN", "PHONE_NUMBER"]
     results = recognizer.analyze(TEXT, None, None)
     mapping = {**OURS, **{kind: presidio_entity_name(kind) for kind in PATTERN_TYPES}}
     assert _ours(results) == _reference(tagger, TEXT, TypeSelection(None, frozenset(PATTERN_TYPES)), mapping)
