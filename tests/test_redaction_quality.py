@@ -53,29 +53,30 @@ def test_lowercase_records_keep_every_offset(rq):
     assert records[0]["text"].startswith("Dr.")  # a copy, the input unchanged
 
 
-def test_preliminary_leak_rates_count_any_visible_letter_or_digit(rq):
-    gold = [
-        {"text": "Call Ann Lee at 555-0199 .", "spans": [{"start": 5, "end": 12, "type": "PERSON"},
-                                                     {"start": 16, "end": 24, "type": "PHONE_NUMBER"}]},
-        {"text": "Bob lives here", "spans": [{"start": 0, "end": 3, "type": "PERSON"}]},
-    ]
-    predicted = [
-        # the name hidden under another type; the phone's '-' visible (not a letter or digit), its digits hidden
-        {"text": gold[0]["text"], "spans": [{"start": 5, "end": 12, "type": "LOCATION"},
-                                            {"start": 16, "end": 19, "type": "X"},
-                                            {"start": 20, "end": 24, "type": "X"}]},
-        # one letter of Bob stays visible
-        {"text": gold[1]["text"], "spans": [{"start": 0, "end": 2, "type": "PERSON"}]},
-    ]
-    rates = rq.preliminary_leak_rates(gold, predicted)
-    assert rates == {
-        "PERSON": {"entities": 2, "leaked": 1, "leak_rate": 0.5},
-        "PHONE_NUMBER": {"entities": 1, "leaked": 0, "leak_rate": 0.0},
-        "core": {"entities": 3, "leaked": 1, "leak_rate": 0.3333},
-        "all": {"entities": 3, "leaked": 1, "leak_rate": 0.3333},
-    }
-    with pytest.raises(ValueError, match="record 2: the predicted text differs"):
-        rq.preliminary_leak_rates(gold, [predicted[0], {"text": "bob", "spans": []}])
+def test_side_by_side_table_gives_leak_rates_per_type_and_system(rq):
+    from flair_modernbert.data.spans import SpanDocument
+    from flair_modernbert.leaks import score_redaction
+
+    gold = [SpanDocument("Call Ann Lee at 555-0199 .", ((5, 12, "PERSON"), (16, 24, "PHONE_NUMBER")), "g", 1),
+            SpanDocument("Bob lives here", ((0, 3, "PERSON"),), "g", 2)]
+    # the name hidden under another type; the phone's '-' visible (not a letter or digit); one letter of Bob visible
+    first = score_redaction(gold, [[(5, 12, "LOCATION"), (16, 19, "X"), (20, 24, "X")], [(0, 2, "PERSON")]])
+    second = score_redaction(gold, [[(5, 24, "PERSON")], []])
+    table = rq.side_by_side({"A": {"cased": [first, first]}, "B": {"cased": [first, second]}}, "cased")
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]] for line in table.splitlines()}
+    assert rows["person"] == ["4", "50.0 ± 0.0", "50.0 ± 0.0"]  # entities summed over the sets of the first system
+    assert rows["phone"] == ["2", "0.0 ± 0.0", "0.0 ± 0.0"]
+    assert rows["**core PII**"] == ["6", "33.3 ± 0.0", "33.3 ± 0.0"]
+    # outside gold: Call, at, lives, here = 15 letters; set 2 of B hides "at": 2/15 = 13.3 %, mean of 0 and 13.3
+    assert rows["over-redaction %"][1:] == ["0.0 ± 0.0", "6.7 ± 9.4"]
+
+
+def test_same_spans_counts_equal_lines(rq, tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    rq.write_jsonl(a, [{"text": "x", "spans": [{"start": 0, "end": 1, "type": "t"}]}, {"text": "y", "spans": []}])
+    rq.write_jsonl(b, [{"text": "x", "spans": [{"start": 0, "end": 1, "type": "t", "score": 1}]},
+                       {"text": "y", "spans": [{"start": 0, "end": 1, "type": "t"}]}])
+    assert rq.same_spans(a, b) == (1, 2)
 
 
 def test_read_jsonl_names_file_and_line(rq, tmp_path):
