@@ -150,7 +150,7 @@ def export_tagger(
     if exporter == "dynamo" and opset is None:
         opset = 18
     if isinstance(model, (str, os.PathLike)):
-        from flair_modernbert.tagging.loading import load_tagger
+        from flair_modernbert.inference import load_tagger  # sets the run folder's recall_bias default
 
         tagger = load_tagger(model, trust=trust)
     else:

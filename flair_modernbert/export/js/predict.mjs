@@ -3,7 +3,7 @@
 // folder this file sits in. One document per input line (plain text, or JSON with a "text" field whose other
 // fields are passed through); one JSON line out per line in.
 //
-//   --types person,email      these types only: the model's and the pattern types (email, url, iban, credit_card,
+//   --types person,email      these types only: the model's and the pattern types (email, url, iban, credit_card, ssn,
 //                             ip, phone; case-insensitive, aliases from rules.json such as PER, card), or all;
 //                             default: the model's types (with --redact: all)
 //   --format auto|text|jsonl  input lines: auto (JSON when a line starts with "{"), text or jsonl

@@ -250,7 +250,7 @@ export class Tagger {
     return found;
   }
 
-  /** The structured-PII types of rules.json (email, url, iban, credit_card, ip, phone), in its order. */
+  /** The structured-PII types of rules.json (url, email, iban, credit_card, ip, ssn, phone), in its order. */
   get patternTypes() {
     return patternTypes(this.rules);
   }
