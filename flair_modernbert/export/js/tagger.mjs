@@ -277,7 +277,14 @@ export class Tagger {
   wordIds(word) {
     let ids = this._ids.get(word);
     if (ids === undefined) {
-      ids = this.tokenizer.encode(word, { add_special_tokens: false });
+      if (this._lowersSigma === undefined) {
+        // Python's (Rust) tokenizers lower-case character by character, Σ -> σ; JavaScript's toLowerCase writes ς
+        // for a word-final Σ. A tokenizer that reads Σ as σ lower-cases: give it σ, so both read the same word.
+        const encode = (text) => Array.from(this.tokenizer.encode(text, { add_special_tokens: false })).join(",");
+        this._lowersSigma = encode("\u03A3") === encode("\u03C3");
+      }
+      const text = this._lowersSigma ? word.replaceAll("\u03A3", "\u03C3") : word;
+      ids = this.tokenizer.encode(text, { add_special_tokens: false });
       if (this._ids.size > 200000) this._ids.clear();
       this._ids.set(word, ids);
     }
