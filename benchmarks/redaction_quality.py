@@ -488,6 +488,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                                                                args.recall_bias),
                                         str(args.export.name))
 
+    from flair_modernbert.leaks.report import write_json
+
+    meta_of = {name: meta for name, (_, meta) in systems.items()}
     reports: dict[str, dict[str, list[Any]]] = {name: {variant: [] for variant in sets} for name in systems}
     for name, (score, _) in systems.items():
         slug = name.split(" ")[0].lower() + ("-js" if "JavaScript" in name else "")
@@ -497,7 +500,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 where = out / f"{slug}-{gold.stem.removeprefix('gold-')}"
                 report = score(gold, where, f"{variant} {gold.stem}")
                 timings[f"{slug}_{gold.stem}_s"] = round(time.perf_counter() - started, 1)
-                (where / "leaks.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+                write_json(where / "leaks.json", [report], system=name, system_version=meta_of[name],
+                           data=gold.name, recall_bias=report.recall_bias)
                 reports[name][variant].append(report)
                 logger.info("%s on %s: core leak rate %s", name, gold.name, _mean_std([_rate(report, "core")]))
     if "ours (Python)" in systems and "ours (JavaScript)" in systems:

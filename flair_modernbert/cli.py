@@ -456,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="sentences per forward pass (sentences of many lines are batched together)")
         p.add_argument("--types", default=None,
                        help="comma-separated types: the model's (case-insensitive; PER/LOC/ORG also match person/"
-                            "location/organization) and patterns: email, phone, url, ip, credit_card, iban; 'all' for "
+                            "location/organization) and patterns: email, phone, url, ip, credit_card, iban, ssn; 'all' for "
                             "every one (default: " + ("all" if name == "redact" else "the model's types") + ")")
         p.add_argument("--recall-bias", type=_recall_bias, default=None, metavar="B", help=_RECALL_BIAS_HELP)
         _trust_option(p)
@@ -605,6 +605,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=cmd_synth)
 
+    from flair_modernbert.config.schema import SPAN_FILE_FORMATS  # light: pydantic, no torch
+
     p = _command(sub, "leaks", "how much personal data a tagger's redaction leaves visible, on span-annotated text",
                  "Tags the gold texts (model + pattern types, as `redact --types all`) and reports per gold type and "
                  "overall: entity leak rate (an entity leaks when any of its letters or digits stays visible, "
@@ -613,15 +615,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="final-model.pt or a training output folder; - with --predictions")
     p.add_argument("data", help="gold documents: span JSON lines ({\"text\", \"spans\"}), doccano, Label Studio or "
                                 "presidio-evaluator JSON")
-    p.add_argument("--format", default="auto",
+    p.add_argument("--format", default="auto", choices=SPAN_FILE_FORMATS,
                    help="format of DATA: jsonl, doccano, label_studio, presidio, or auto (recognised from the file)")
     p.add_argument("--types", default=None,
                    help="comma-separated types the tagger redacts, as for redact (default: all)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--recall-bias", type=_recall_bias, default=None, metavar="B", help=_RECALL_BIAS_HELP)
     group.add_argument("--sweep", type=_biases, default=None, metavar="B,B,...",
-                       help="score at each recall bias, e.g. 0,0.5,1,2,4; the table shows the largest bias whose "
-                            "over-redaction stays <= 5 %%")
+                       help="score at each recall bias, e.g. 0,0.5,1,2,4 (a list that starts with a minus sign: "
+                            "--sweep=-1,0,2); the table shows the largest bias whose over-redaction stays <= 5 %%")
     p.add_argument("--predictions", default=None, metavar="FILE",
                    help="score spans predicted elsewhere instead (JSON lines of predict or node predict.mjs, run on "
                         "DATA's texts in order); MODEL is then -")

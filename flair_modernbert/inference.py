@@ -30,6 +30,7 @@ import logging
 import queue
 import math
 import threading
+import weakref
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -265,18 +266,38 @@ def recall_bias_applied(tagger: Any, recall_bias: float) -> Iterator[None]:
 
     A forward hook on ``tagger.linear`` (the emission scores, before the CRF adds its transitions or the softmax),
     removed on leaving: nothing of the tagger changes for later calls. 0 adds no hook (the model's own output).
-    The hook is on the tagger object: use a tagger from one thread at a time (as :func:`tag_documents` and the
-    service's model thread do).
+    The hook is on the tagger object, so the block holds the tagger's lock: a call from another thread (with
+    another bias, or none) waits until the block ends rather than seeing this bias.
 
     Raises:
         ValueError: a bias that is not a finite number, or a tagger without an ``O`` tag.
     """
+    bias = check_recall_bias(recall_bias)
+    with _tagger_lock(tagger):
+        if bias == 0.0:
+            yield
+            return
+        with _lowered_outside(tagger, bias):
+            yield
+
+
+#: one lock per tagger object (a lock cannot be an attribute: the tagger is pickled by torch.save)
+_LOCKS: "weakref.WeakKeyDictionary[Any, threading.RLock]" = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def _tagger_lock(tagger: Any) -> "threading.RLock":
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(tagger)
+        if lock is None:
+            lock = _LOCKS[tagger] = threading.RLock()
+        return lock
+
+
+@contextmanager
+def _lowered_outside(tagger: Any, bias: float) -> Iterator[None]:
     import torch
 
-    bias = check_recall_bias(recall_bias)
-    if bias == 0.0:
-        yield
-        return
     shift = torch.zeros(tagger.linear.out_features, dtype=torch.float32)
     # a float32 bias: O's score becomes float32(score - float32(B)), what the JavaScript decoder computes too
     shift[_outside_index(tagger)] = bias

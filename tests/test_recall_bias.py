@@ -73,6 +73,20 @@ def test_zero_is_the_models_own_decoding_and_nothing_stays_on_the_tagger(names):
         tagged(names, items[:1], float("inf"))
 
 
+def test_threads_with_different_biases_each_get_their_own(names):
+    """The hook lives on the shared tagger: a call from another thread must never see this call's bias."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = texts(12)
+    expected = {bias: [d.to_json() for d in tagged(names, items, bias)] for bias in (0.0, 3.0)}
+    assert expected[0.0] != expected[3.0]
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda bias: (bias, [d.to_json() for d in tagged(names, items, bias)]),
+                             [0.0, 3.0] * 4))
+    assert all(found == expected[bias] for bias, found in runs)
+    assert not names.linear._forward_hooks
+
+
 def test_higher_bias_never_hides_fewer_characters(names, softmax):
     """What docs/recall.md promises: per document, hidden letters and digits never shrink as B grows (trained CRF
     tagger, softmax head); the words a CRF tags non-O per sentence never get fewer (Viterbi, exact); with a softmax

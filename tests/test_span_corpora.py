@@ -370,7 +370,6 @@ def test_synthetic_documents_join_each_split_with_their_own_seed(tmp_path, monke
 
 
 def test_real_synthetic_generator_mixes_deterministically(tmp_path):
-    pytest.importorskip("faker")
     from flair_modernbert.synthetic import generate_records
 
     file = write(tmp_path / "train.jsonl", lines(*[{"text": TEXT, "spans": [{"start": 0, "end": 8, "type": "person"}]}] * 10))

@@ -46,6 +46,7 @@ from flair_modernbert.config.paths import looks_like_path, resolve_path
 from flair_modernbert.encoder.options import BACKENDS, POOLINGS
 from flair_modernbert.encoder.random_models import check_model_name
 from flair_modernbert.redaction.rules import load_rules
+from flair_modernbert.redaction.types import canonical_type  # re-exported: the schema's type names
 
 __all__ = [
     "CORPUS_TYPES",
@@ -149,13 +150,6 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 BelowOne = Annotated[float, Field(ge=0.0, lt=1.0)]
 PositiveNumber = Annotated[float, Field(gt=0.0), AfterValidator(_finite)]
 TypeNames = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
-
-
-def canonical_type(name: str) -> Optional[str]:
-    """The canonical PII type name of ``name`` (the first name of its group in ``rules.json``'s ``type_groups``,
-    case-insensitive: ``PER`` -> ``person``, ``PHONE_NUMBER`` -> ``phone``), or ``None`` when no group holds it."""
-    folded = name.casefold()
-    return next((group[0] for group in load_rules()["type_groups"] if folded in group), None)
 
 
 # ------------------------------------------------------------------------------------------------ corpus

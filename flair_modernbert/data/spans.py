@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from flair.data import Sentence
 
-from flair_modernbert.config.schema import canonical_type
+from flair_modernbert.config.schema import SPAN_ALIGNMENTS, SPAN_FILE_FORMATS, canonical_type
 from flair_modernbert.data.columns import CorpusFormatError
 from flair_modernbert.segmentation import sentences as split_sentences
 from flair_modernbert.tags import add_spans, tags_from_spans
@@ -56,9 +56,9 @@ __all__ = [
 ]
 
 #: The span formats :func:`read_span_documents` reads (``format="auto"`` picks one per file).
-SPAN_FORMATS = ("jsonl", "doccano", "label_studio", "presidio")
+SPAN_FORMATS = tuple(name for name in SPAN_FILE_FORMATS if name != "auto")
 #: What a span whose edges fall inside a word does: widen it to whole words (and warn), or stop.
-ALIGNMENTS = ("expand", "error")
+ALIGNMENTS = SPAN_ALIGNMENTS
 
 #: ``(start, end_exclusive, type)`` in code points of the text
 CharSpan = tuple[int, int, str]
@@ -144,21 +144,21 @@ def _check_spans(
             problems.add(line, f"{shown}: the type must be a non-empty string")
             bad = True
             continue
+        if given is not None and 0 <= start < end and text[start:end] != given:
+            # tools written in JavaScript count UTF-16 units: accept their offsets when they give the same text
+            # (checked first: a UTF-16 end can lie past the text's length in code points)
+            first, last = _utf16_to_code_points(text, start), _utf16_to_code_points(text, end)
+            if first is not None and last is not None and first < last and text[first:last] == given:
+                start, end, utf16 = first, last, True
         if start < 0 or start >= end or end > len(text):
             problems.add(line, f"{shown}: offsets must satisfy 0 <= start < end <= {len(text)} (the text's length "
                                "in code points)")
             bad = True
             continue
         if given is not None and text[start:end] != given:
-            # tools written in JavaScript count UTF-16 units: accept their offsets when they give the same text
-            first, last = _utf16_to_code_points(text, start), _utf16_to_code_points(text, end)
-            if first is not None and last is not None and first < last and text[first:last] == given:
-                start, end, utf16 = first, last, True
-            else:
-                problems.add(line, f"{shown}: the text at these offsets is {text[start:end]!r}, the span says "
-                                   f"{given!r}")
-                bad = True
-                continue
+            problems.add(line, f"{shown}: the text at these offsets is {text[start:end]!r}, the span says {given!r}")
+            bad = True
+            continue
         spans.append((start, end, kind))
     if utf16:
         logger.warning("%s:%d: offsets count UTF-16 units (JavaScript); read as code points", problems.path, line)
@@ -340,7 +340,7 @@ def _array_format(records: list[Any]) -> Optional[str]:
         if any(isinstance(v, list) and v and all(isinstance(i, dict) and "labels" in i for i in v)
                for v in record.values()):
             return "label_studio"  # JSON-MIN
-        return None
+        # a JSON-MIN task without regions tells nothing: look at the next one
     return None
 
 

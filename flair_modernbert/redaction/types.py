@@ -11,7 +11,7 @@ from flair_modernbert.redaction.rules import load_rules
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TypeSelection", "select_types"]
+__all__ = ["TypeSelection", "select_types", "canonical_type"]
 
 
 @dataclass(frozen=True)
@@ -82,3 +82,10 @@ def select_types(model_types: Sequence[str], requested: Optional[Iterable[str]],
         model |= found_model
         patterns |= found_patterns
     return TypeSelection(frozenset(model), frozenset(patterns))
+
+
+def canonical_type(name: str) -> Optional[str]:
+    """The canonical PII type name of ``name`` (the first name of its group in ``rules.json``'s ``type_groups``,
+    case-insensitive: ``PER`` -> ``person``, ``PHONE_NUMBER`` -> ``phone``), or ``None`` when no group holds it."""
+    folded = name.strip().casefold()
+    return next((group[0] for group in load_rules()["type_groups"] if folded in group), None)

@@ -17,7 +17,7 @@ import random
 import re
 from typing import Callable, Collection, Iterator, Optional, Sequence, Union
 
-from flair_modernbert.redaction.rules import load_rules
+from flair_modernbert.redaction.types import canonical_type
 from flair_modernbert.segmentation import words
 from flair_modernbert.synthetic.templates import TEMPLATES, THREAD_HEADERS, Template
 from flair_modernbert.synthetic.values import IBAN_LOCALES, LocaleValues, Person, check_locales
@@ -192,14 +192,12 @@ def canonical_types(types: Optional[Collection[str]]) -> Optional[frozenset]:
         return None
     if isinstance(types, str):
         types = [types]
-    groups = load_rules()["type_groups"]
     chosen = []
     for name in types:
-        folded = name.strip().lower()
-        group = next((g for g in groups if folded in g), None)
-        if group is None or group[0] not in TYPES:
+        kind = canonical_type(name)
+        if kind not in TYPES:
             raise ValueError(f"unknown type {name!r} for synthetic data; choose from {', '.join(TYPES)}")
-        chosen.append(group[0])
+        chosen.append(kind)
     return frozenset(chosen)
 
 

@@ -39,6 +39,7 @@ LOCALES: dict[str, str] = {
 #: Locales whose Faker writes IBANs of their own country (en_US borrows one of these).
 IBAN_LOCALES = ("en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL")
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December"]
 _TITLES = {"female": ["Ms.", "Mrs.", "Miss", "Dr.", "Prof."], "male": ["Mr.", "Dr.", "Prof."]}
@@ -282,4 +283,19 @@ def format_date(value: "object", rng: random.Random, locale: str = "en_US") -> s
         f"{day:02d}-{month:02d}-{year}", f"{month:02d}/{day:02d}/{year % 100:02d}" if us
         else f"{day:02d}/{month:02d}/{year % 100:02d}",
     ]
+    roll = rng.random()
+    if roll < 0.12:
+        # a date with its time, as logs, forms and exports write it: the time belongs to the date span
+        hour, minute, second = rng.randrange(24), rng.randrange(60), rng.randrange(60)
+        return rng.choice([
+            f"{year}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}",
+            f"{year}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}.{rng.randrange(10 ** 6):06d}",
+            f"{year}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}Z",
+            f"{rng.choice(formats)} {hour:02d}:{minute:02d}",
+            f"{rng.choice(formats)} {(hour % 12) or 12}:{minute:02d} {'AM' if hour < 12 else 'PM'}",
+        ])
+    if roll < 0.2:
+        weekday = _WEEKDAYS[value.weekday()]  # type: ignore[attr-defined]
+        return rng.choice([f"{weekday}, {name} {day}, {year}", f"{weekday} {day} {name} {year}",
+                           f"{weekday[:3]} {day} {name[:3]} {year}"])
     return rng.choice(formats)
