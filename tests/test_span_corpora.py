@@ -222,12 +222,12 @@ def test_a_span_of_separators_only_is_reported_not_dropped_silently(caplog):
 
 def test_a_span_across_sentences_is_split_into_its_parts(caplog):
     # a title's dot does not end a sentence (segmentation.ABBREVIATIONS); a real sentence end and a line break do
-    document = SpanDocument("We met Dr. Ann Lee. Jo\nSmith here.", ((7, 29, "person"),), "x.jsonl", 1)
+    document = SpanDocument("We met Dr. Ann Lee. Jo\nSmith here.", ((7, 28, "person"),), "x.jsonl", 1)
     with caplog.at_level(logging.WARNING):
         sentences = sentences_from_span_documents([document])
     assert [labelled(s) for s in sentences] == [[("Dr . Ann Lee .", "person")], [("Jo", "person")],
                                                  [("Smith", "person")]]
-    assert "x.jsonl:1: span (7, 29, 'person') 'Dr. Ann Lee. Jo\\nSmith' crosses 3 sentences; split into one span " \
+    assert "x.jsonl:1: span (7, 28, 'person') 'Dr. Ann Lee. Jo\\nSmith' crosses 3 sentences; split into one span " \
            "per sentence" in caplog.text
 
 

@@ -238,10 +238,18 @@ class LocaleValues:
 
     # ------------------------------------------------------------------------------------------------ dates
     def birth_date(self, rng: random.Random) -> str:
-        return format_date(self.faker.date_of_birth(minimum_age=18, maximum_age=90), rng, self.locale)
+        value = self.faker.date_of_birth(minimum_age=18, maximum_age=90)
+        # a year of birth alone narrows a person down too ("DOB: 1985")
+        return str(value.year) if rng.random() < 0.05 else format_date(value, rng, self.locale)
 
     def date(self, rng: random.Random) -> str:
-        return format_date(self.faker.date_between(start_date="-3y", end_date="+1y"), rng, self.locale)
+        value = self.faker.date_between(start_date="-3y", end_date="+1y")
+        roll = rng.random()
+        if roll < 0.05:
+            return _WEEKDAYS[value.weekday()]  # "see you on Thursday": a date without its day number
+        if roll < 0.1:
+            return str(value.year)
+        return format_date(value, rng, self.locale)
 
     # ------------------------------------------------------------------------------------------------ internet
     def url(self, rng: random.Random, person: Optional[Person] = None) -> str:
