@@ -52,7 +52,7 @@ def test_redact_fixed_example(names_model, tmp_path, capsys):
     entries = [json.loads(line) for line in span_map.read_text().splitlines()]
     assert entries[0] == {"format": "flair-modernbert-span-map", "version": 2, "placeholder": "[{type}_{n}]",
                           "scope": "input", "types": ["PER", "LOC", "url", "email", "iban", "credit_card", "ip",
-                                                      "phone"]}
+                                                      "ssn", "phone"], "recall_bias": 0.0}
     assert entries[1:4] == [
         {"entity": "[PER_1]", "type": "PER", "text": "John Smith"},
         {"entity": "[LOC_1]", "type": "LOC", "text": "Paris"},
