@@ -45,10 +45,9 @@ from flair_modernbert.config import (
     SyntheticConfig,
 )
 from flair_modernbert.config.errors import close_matches
-from flair_modernbert.config.schema import canonical_type
 from flair_modernbert.data.columns import COMMENT_SYMBOL, CorpusFormatError, TagChecker, check_column_file
 from flair_modernbert.data.documents import link_ontonotes_documents
-from flair_modernbert.data.spans import SpanDocument, read_span_documents, sentences_from_span_documents
+from flair_modernbert.data.spans import SpanDocument, read_span_documents, renamed_type, sentences_from_span_documents
 from flair_modernbert.data.summary import SPLITS, summarize_corpus
 from flair_modernbert.tags import add_spans, spans_from_tags, spans_of
 
@@ -402,12 +401,7 @@ def relabel_corpus(
             new_spans = []
             for start, end, kind in spans:
                 seen[kind] += 1
-                new = kind
-                if label_map and kind in label_map:
-                    new = label_map[kind]
-                    new = None if new in (None, "O") else new
-                if new is not None and canonical_types:
-                    new = canonical_type(new) or new
+                new = renamed_type(kind, label_map, canonical_types)
                 if new != kind:
                     renamed[f"{kind} -> {new if new is not None else 'dropped'}"] += 1
                 if new is not None:

@@ -492,7 +492,9 @@ class _Report:
             logger.warning(message, *args)
 
 
-def _renamed(kind: str, label_map: Optional[Mapping[str, Optional[str]]], canonical: bool) -> Optional[str]:
+def renamed_type(kind: str, label_map: Optional[Mapping[str, Optional[str]]], canonical: bool) -> Optional[str]:
+    """A type after ``label_map`` (``None`` or ``"O"``: dropped, returned as ``None``) and, with ``canonical``,
+    its canonical name from ``rules.json``'s type groups: the one renaming rule of every corpus."""
     if label_map and kind in label_map:
         mapped = label_map[kind]
         kind = None if mapped is None or mapped == "O" else mapped
@@ -553,7 +555,7 @@ def sentences_from_span_documents(
         starts = [word.start for _, _, word in located]
         ends = [word.end for _, _, word in located]
         for start, end, kind in document.spans:
-            new_kind = _renamed(kind, label_map, canonical_types)
+            new_kind = renamed_type(kind, label_map, canonical_types)
             if new_kind is None:
                 report.counts["dropped by label_map"] += 1
                 continue
