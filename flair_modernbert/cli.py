@@ -160,7 +160,8 @@ def _tag(args: argparse.Namespace, write: Callable[[Any], None], default_types: 
             # a pipe may pause (a person typing, a program waiting for the answer): tag what has arrived then
             lines = numbered() if size is not None else paced(numbered())
             for document in stream_documents(tagger, lines, source, args.format, types, args.batch_size,
-                                             unit=args.unit, recall_bias=args.recall_bias):
+                                             unit=args.unit, recall_bias=args.recall_bias,
+                                             text_field=getattr(args, "text_field", "text")):
                 write(document)
 
 
@@ -189,34 +190,64 @@ class _AtomicFile:
             os.unlink(self.handle.name)
 
 
+def _redact_corpus(args: argparse.Namespace) -> int:
+    from flair_modernbert.bulk import RedactOptions, redact_corpus
+
+    if args.span_map is not None:
+        raise ValueError("--span-map FILE is for one input; with --output each shard gets its span map under "
+                         "--span-maps DIR (or none with --no-map)")
+    if "-" in args.input:
+        raise ValueError("--output reads files, folders and patterns, not stdin ('-')")
+    options = RedactOptions(
+        model=str(args.model),
+        types=tuple(t.strip() for t in args.types.split(",") if t.strip()) if args.types else None,
+        recall_bias=args.recall_bias, placeholder=args.placeholder, join_partial=not args.no_join_partial,
+        unit=args.unit, batch_size=args.batch_size, fmt=args.format, text_field=args.text_field,
+        span_maps=not args.no_map, on_error=args.on_error, trust=args.trust_model,
+    )
+    run = redact_corpus(args.input, args.output, options, span_map_dir=args.span_maps, engine=args.engine,
+                        workers=args.workers, threads=args.threads, address=args.address,
+                        gpus_per_actor=args.gpus_per_actor, overwrite=args.overwrite, progress=not args.no_progress,
+                        announce=lambda line: _out(line, sys.stderr))
+    for relative, error in run.failed:
+        _out(f"failed: {error}", sys.stderr)
+    return 1 if run.failed else 0
+
+
 def cmd_redact(args: argparse.Namespace) -> int:
-    from flair_modernbert.inference import Pseudonyms, check_placeholder, model_types, redact, resolve_recall_bias
-    from flair_modernbert.redaction.restore import span_map_header
+    if args.output is not None:
+        return _redact_corpus(args)
+    corpus_only = [flag for flag, value in (("--workers", args.workers != 1), ("--threads", args.threads),
+                                            ("--engine", args.engine != "local"), ("--address", args.address),
+                                            ("--gpus-per-actor", args.gpus_per_actor), ("--no-map", args.no_map),
+                                            ("--span-maps", args.span_maps), ("--on-error", args.on_error != "fail"),
+                                            ("--overwrite", args.overwrite)) if value]
+    if corpus_only:
+        raise ValueError(f"{', '.join(corpus_only)} go(es) with --output DIR (redacting many files)")
+    if len(args.input) > 1:
+        raise ValueError(f"{len(args.input)} inputs given: several files, folders or globs need --output DIR "
+                         "(one output file per input file); without it redact reads one file or stdin")
+    args.input = args.input[0] if args.input else "-"
+    from flair_modernbert.inference import StreamRedactor, check_placeholder
 
     placeholder = check_placeholder(args.placeholder) if args.placeholder is not None else None
     span_map = Path(args.span_map) if args.span_map else None
     if span_map is not None and span_map.exists() and not args.force:
         raise FileExistsError(f"--span-map {span_map} exists (it may be the only way to reverse earlier "
                               "redactions); choose another file or pass --force to replace it")
-    join = not args.no_join_partial
-    # with a span map, one numbering for the whole input: a placeholder then means one entity in the whole file
-    shared = Pseudonyms(placeholder, join_partial=join) if span_map is not None else None
+    redactor = StreamRedactor(placeholder, span_map=span_map is not None, join_partial=not args.no_join_partial)
     out = _AtomicFile(span_map) if span_map is not None else None
-    count = [0]
 
     def ready(tagger: Any, types: Any) -> None:
-        if out is not None and shared is not None:
-            out.write_json(span_map_header(shared.placeholder, types.names(model_types(tagger)),
-                                           resolve_recall_bias(tagger, args.recall_bias)))
+        if out is not None:
+            out.write_json(redactor.header(tagger, types, args.recall_bias))
 
     def write(document: Any) -> None:
-        count[0] += 1
-        text, mapping = redact(document, placeholder, pseudonyms=shared, join_partial=join)
-        if out is not None and shared is not None:
-            for entity in shared.take_new():
-                out.write_json(entity)
-            out.write_json({"line": count[0], "spans": mapping, "redacted": text})
-        _out(json.dumps({**document.extra, "text": text}, ensure_ascii=False) if document.json else text)
+        line, records = redactor.redact(document)
+        if out is not None:
+            for record in records:
+                out.write_json(record)
+        _out(line)
 
     try:
         _tag(args, write, default_types="all", ready=ready)
@@ -446,8 +477,14 @@ def build_parser() -> argparse.ArgumentParser:
                                       "such as [PERSON_1]")):
         p = _command(sub, name, helptext)
         p.add_argument("model", help="final-model.pt or a training output folder")
-        p.add_argument("input", nargs="?", default="-",
-                       help="file with one document per line, plain text or JSON lines with a \"text\" field; - for stdin")
+        if name == "redact":
+            p.add_argument("input", nargs="*", default=["-"],
+                           help="file with one document per line, plain text or JSON lines with a \"text\" field; - "
+                                "for stdin; with --output: files, folders and glob patterns, Parquet too")
+        else:
+            p.add_argument("input", nargs="?", default="-",
+                           help="file with one document per line, plain text or JSON lines with a \"text\" field; - "
+                                "for stdin")
         p.add_argument("--format", choices=["auto", "text", "jsonl"], default="auto",
                        help="input lines: auto (JSON when a line starts with '{'), text or jsonl")
         p.add_argument("--unit", choices=["sentence", "document"], default="sentence",
@@ -470,6 +507,36 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a mention equal to the first or last word(s) of an earlier entity ('Doe' after "
                                 "'Jane Doe') gets a placeholder of its own")
             p.add_argument("--force", action="store_true", help="replace an existing --span-map file")
+            p.add_argument("--text-field", default="text", metavar="NAME",
+                           help="the JSON field (Parquet column) holding the text; other fields pass through")
+            corpus = p.add_argument_group(
+                "whole corpora", "with --output DIR: every input file is a shard, redacted into DIR under the same "
+                "relative path, atomically; DIR/manifest.json records each shard, so a rerun skips finished ones "
+                "(docs/scaling.md)")
+            corpus.add_argument("--output", type=Path, default=None, metavar="DIR",
+                                help="redact many files into DIR (mirrors the input layout, one output per input)")
+            corpus.add_argument("--workers", type=_positive, default=1,
+                                help="processes (--engine local) or Ray actors, each holding one tagger (default 1)")
+            corpus.add_argument("--threads", type=_positive, default=None,
+                                help="torch threads per worker (Ray: CPUs per actor; default: cores / workers, "
+                                     "Ray 1)")
+            corpus.add_argument("--engine", choices=["local", "ray"], default="local",
+                                help="local processes, or a Ray Data actor pool (extra [cluster])")
+            corpus.add_argument("--address", default=None,
+                                help="a running Ray cluster (auto, HOST:6379, ray://HOST:10001); default: start Ray "
+                                     "on this machine")
+            corpus.add_argument("--gpus-per-actor", type=_number(float, 0, 1), default=0,
+                                help="GPUs per Ray actor (a fraction shares one)")
+            corpus.add_argument("--no-map", action="store_true",
+                                help="no span maps (one-way scrubbing, e.g. of training data)")
+            corpus.add_argument("--span-maps", type=Path, default=None, metavar="DIR",
+                                help="where the per-shard span maps go (default: OUTPUT.span-maps next to the "
+                                     "output; owner-only permissions: they hold the original values)")
+            corpus.add_argument("--on-error", choices=["fail", "keep"], default="fail",
+                                help="a malformed line (not UTF-8, bad JSON, no text field) fails its shard (the "
+                                     "others go on), or with 'keep' is written through UNREDACTED and reported")
+            corpus.add_argument("--overwrite", action="store_true",
+                                help="redo every shard, also when DIR holds a run with other options")
             p.set_defaults(func=cmd_redact)
         else:
             p.set_defaults(func=cmd_predict)

@@ -57,6 +57,8 @@ __all__ = [
     "resolve_recall_bias",
     "recall_bias_applied",
     "read_lines",
+    "strip_line_end",
+    "decode_line",
     "parse_line",
     "model_types",
     "resolve_types",
@@ -64,6 +66,9 @@ __all__ = [
     "tag_documents",
     "apply_types",
     "stream_documents",
+    "Untagged",
+    "StreamRedactor",
+    "output_line",
     "paced",
     "PAUSE",
     "redact",
@@ -90,6 +95,8 @@ class Document:
         json: whether the line was JSON (the output line is JSON too).
         units: the words of each sequence the tagger sees (sentences, or the whole document), once segmented.
         recall_bias: the recall bias the spans were decoded with (set by :func:`tag_documents`).
+        line: the 1-based input line (or row) the document came from, when read from one.
+        text_field: the JSON field the text came from (the redacted text goes back to it).
     """
 
     text: str
@@ -98,6 +105,8 @@ class Document:
     json: bool = False
     units: Optional[list[list[Word]]] = field(default=None, repr=False, compare=False)
     recall_bias: Optional[float] = field(default=None, compare=False)
+    line: Optional[int] = field(default=None, compare=False)
+    text_field: str = field(default="text", compare=False)
 
     def segment(self, unit: str = "sentence") -> list[list[Word]]:
         """The words of each sequence to tag: the sentences, or (``unit="document"``) all words as one."""
@@ -122,40 +131,61 @@ def read_lines(stream: BinaryIO, source: str = "<input>") -> Iterator[tuple[int,
         InputError: a line that is not UTF-8 (source and line named).
     """
     for number, raw in enumerate(stream, start=1):
-        if raw.endswith(b"\n"):
+        yield number, decode_line(raw, number, source)
+
+
+def strip_line_end(raw: bytes) -> bytes:
+    """A raw line without its ``\\n`` or ``\\r\\n`` ending (a lone ``\\r`` stays)."""
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+        if raw.endswith(b"\r"):
             raw = raw[:-1]
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-        try:
-            yield number, raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InputError(f"{source}, line {number}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+    return raw
 
 
-def parse_line(line: str, line_number: int, source: str = "<input>", fmt: str = "auto") -> Document:
-    """Read one input line as plain text or as a JSON object with a ``"text"`` field.
+def decode_line(raw: bytes, number: int, source: str = "<input>") -> str:
+    """One raw line (ending included or not) as text.
+
+    Raises:
+        InputError: the line is not UTF-8 (source and line named).
+    """
+    raw = strip_line_end(raw)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{source}, line {number}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+
+
+def parse_line(line: str, line_number: int, source: str = "<input>", fmt: str = "auto",
+               text_field: str = "text") -> Document:
+    """Read one input line as plain text or as a JSON object with a text field.
 
     Args:
         line: the line, without its line ending.
         line_number: 1-based, for error messages.
         source: file name for error messages.
         fmt: ``auto`` (JSON when the line starts with ``{``), ``text`` or ``jsonl``.
+        text_field: the JSON field holding the text (the other fields are passed through, except ``"spans"``).
 
     Raises:
-        InputError: naming source and line for malformed JSON or a missing ``"text"``.
+        InputError: naming source and line for malformed JSON or a missing or non-string text field.
     """
     stripped = line.strip()
     if fmt == "text" or (fmt == "auto" and not stripped.startswith("{")):
-        return Document(line)
+        return Document(line, line=line_number)
     try:
         record = json.loads(stripped)
     except json.JSONDecodeError as error:
         raise InputError(f"{source}, line {line_number}: not valid JSON ({error.msg})") from None
-    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        raise InputError(f'{source}, line {line_number}: a JSON line needs a string field "text"')
-    text = record.pop("text")
+    if not isinstance(record, dict):
+        raise InputError(f"{source}, line {line_number}: a JSON line must be an object with a string field "
+                         f"{text_field!r}, got {type(record).__name__}")
+    if not isinstance(record.get(text_field), str):
+        found = "is missing" if text_field not in record else f"is {type(record[text_field]).__name__}, not a string"
+        raise InputError(f"{source}, line {line_number}: a JSON line needs a string field {text_field!r} (it {found})")
+    text = record.pop(text_field)
     record.pop("spans", None)
-    return Document(text, extra=record, json=True)
+    return Document(text, extra=record, json=True, line=line_number, text_field=text_field)
 
 
 # ------------------------------------------------------------------------------------------------ types
@@ -441,6 +471,22 @@ def paced(lines: Iterable[Any], pause: float = 0.1) -> Iterator[Any]:
         yield item
 
 
+@dataclass
+class Untagged:
+    """An input item :func:`stream_documents` passes through in order without tagging it (a malformed line that
+    the user asked to keep, for example).
+
+    Attributes:
+        line: its 1-based line (or row) number.
+        raw: what to write back unchanged.
+        error: why it was not tagged.
+    """
+
+    line: int
+    raw: Any
+    error: str
+
+
 def stream_documents(
     tagger: Any,
     lines: Iterable[Any],
@@ -451,33 +497,46 @@ def stream_documents(
     unit: str = "sentence",
     chunk_sentences: Optional[int] = None,
     recall_bias: Optional[float] = None,
-) -> Iterator[Document]:
+    text_field: str = "text",
+) -> Iterator[Union[Document, Untagged]]:
     """Tag numbered input lines chunk by chunk and yield one document per line, in order.
 
     A chunk holds the lines whose sentences reach ``chunk_sentences`` (default ``8 * mini_batch_size``): it is
     tagged with one ``predict`` call, so batches are full whatever the line lengths, and memory does not grow
     with the input. A :data:`PAUSE` among the lines (see :func:`paced`) tags what has arrived at once.
     ``recall_bias`` is as for :func:`tag_documents` (``None``: the tagger's default).
+
+    Items of ``lines`` are ``(number, line)`` pairs (parsed by :func:`parse_line` with ``fmt`` and ``text_field``),
+    :class:`Document` objects already parsed, or :class:`Untagged` items, which come back untouched in their place.
     """
     limit = chunk_sentences or 8 * mini_batch_size
     bias = resolve_recall_bias(tagger, recall_bias)  # a bad value fails before the first line is read
-    chunk: list[Document] = []
+    chunk: list[Union[Document, Untagged]] = []
     pending = 0
+
+    def tagged() -> Iterator[Union[Document, Untagged]]:
+        documents = [item for item in chunk if isinstance(item, Document)]
+        if documents:
+            tag_documents(tagger, documents, types, mini_batch_size, unit, bias)
+        yield from chunk
+
     for item in lines:
         if item is PAUSE:
             if chunk:
-                yield from tag_documents(tagger, chunk, types, mini_batch_size, unit, bias)
+                yield from tagged()
                 chunk, pending = [], 0
             continue
-        number, line = item
-        document = parse_line(line, number, source, fmt)
-        chunk.append(document)
-        pending += max(1, len(document.segment(unit)))
+        if isinstance(item, tuple):
+            number, line = item
+            item = parse_line(line, number, source, fmt, text_field)
+        chunk.append(item)
+        if isinstance(item, Document):
+            pending += max(1, len(item.segment(unit)))
         if pending >= limit:
-            yield from tag_documents(tagger, chunk, types, mini_batch_size, unit, bias)
+            yield from tagged()
             chunk, pending = [], 0
     if chunk:
-        yield from tag_documents(tagger, chunk, types, mini_batch_size, unit, bias)
+        yield from tagged()
 
 
 # ------------------------------------------------------------------------------------------------ redaction
@@ -504,3 +563,51 @@ def redact(
     if pseudonyms is None:
         pseudonyms = Pseudonyms(placeholder, join_partial=join_partial)
     return redact_spans(document.text, document.spans, pseudonyms)
+
+
+def output_line(document: Document, text: str) -> str:
+    """The output line of a redacted document: the text, or for a JSON line its other fields and the text (in
+    the field it came from, last)."""
+    if not document.json:
+        return text
+    return json.dumps({**document.extra, document.text_field: text}, ensure_ascii=False)
+
+
+class StreamRedactor:
+    """Redacts the documents of one input in order: what ``redact`` does per line, in one place for the command
+    and for sharded runs (:mod:`flair_modernbert.bulk`).
+
+    With a span map, one numbering covers the whole input (a placeholder means one entity in the whole file) and
+    :meth:`redact` also returns the span map's records for the line; without one, each document is numbered on
+    its own and nothing is kept.
+
+    Args:
+        placeholder: as for :func:`redact`.
+        span_map: keep what was replaced where.
+        join_partial: let ``Doe`` join an earlier ``Jane Doe``.
+    """
+
+    def __init__(self, placeholder: Optional[str] = None, span_map: bool = False, join_partial: bool = True) -> None:
+        self.placeholder = placeholder
+        self.join_partial = join_partial
+        self.shared = Pseudonyms(placeholder, join_partial=join_partial) if span_map else None
+        self.count = 0
+
+    def header(self, tagger: Any, types: TypeSelection, recall_bias: Optional[float]) -> dict[str, Any]:
+        """The span map's first record (placeholder, types, recall bias); only with a span map."""
+        from flair_modernbert.redaction.restore import span_map_header
+
+        if self.shared is None:
+            raise ValueError("header: this redactor keeps no span map")
+        return span_map_header(self.shared.placeholder, types.names(model_types(tagger)),
+                               resolve_recall_bias(tagger, recall_bias))
+
+    def redact(self, document: Document) -> tuple[str, list[dict[str, Any]]]:
+        """The redacted output line of a tagged document and the span map records it adds (none without a map)."""
+        self.count += 1
+        text, mapping = redact(document, self.placeholder, pseudonyms=self.shared, join_partial=self.join_partial)
+        records: list[dict[str, Any]] = []
+        if self.shared is not None:
+            records = [*self.shared.take_new(),
+                       {"line": document.line or self.count, "spans": mapping, "redacted": text}]
+        return output_line(document, text), records

@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
@@ -44,7 +45,7 @@ from flair_modernbert.training.results import RunResult, RunResults
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FORWARDED_ENV", "run_on_ray", "ray_runtime_env"]
+__all__ = ["FORWARDED_ENV", "run_on_ray", "ray_runtime_env", "ray_session"]
 
 #: environment variables a task gets from the driver when they are set there
 FORWARDED_ENV = (
@@ -77,6 +78,28 @@ def ray_runtime_env(embedded: bool) -> dict[str, Any]:
         paths = [str(_package_root())] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return {"env_vars": env}
+
+
+@contextmanager
+def ray_session(ray: Any, address: Optional[str]) -> Iterator[None]:
+    """Connected to Ray for the block: to the cluster at ``address``, or (``None``) to a Ray instance started on
+    this machine for the block (no dashboard, no usage report) and stopped after it. A process already connected
+    (``ray.init`` called before) keeps its connection, open."""
+    connected_here = not ray.is_initialized()
+    if connected_here:
+        embedded = address is None
+        runtime_env = ray_runtime_env(embedded)
+        if embedded:
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            ray.init(address="local", include_dashboard=False, runtime_env=runtime_env,
+                     logging_level=logging.WARNING)
+        else:
+            ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING)
+    try:
+        yield
+    finally:
+        if connected_here:
+            ray.shutdown()
 
 
 def _train(spec: RunSpec, threads: int) -> dict[str, Any]:
@@ -158,17 +181,7 @@ def run_on_ray(
 def _run(ray: Any, specs: Sequence[RunSpec], address: Optional[str], cpus: float, gpus: float,
          announce: Announce) -> Iterator[tuple[RunSpec, RunOutcome]]:
     embedded = address is None
-    connected_here = not ray.is_initialized()
-    if connected_here:
-        runtime_env = ray_runtime_env(embedded)
-        if embedded:
-            # the instance lives as long as this ablation: no dashboard, no usage report
-            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-            ray.init(address="local", include_dashboard=False, runtime_env=runtime_env,
-                     logging_level=logging.WARNING)
-        else:
-            ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING)
-    try:
+    with ray_session(ray, address):
         _check_resources(ray, embedded, cpus, gpus, announce)
         where = "a Ray instance on this machine" if embedded else f"the Ray cluster at {address}"
         total = ray.cluster_resources()
@@ -191,6 +204,3 @@ def _run(ray: Any, specs: Sequence[RunSpec], address: Optional[str], cpus: float
                 if not isinstance(outcome, RunResult):
                     logger.info("%s failed on Ray after %d attempts: %s", spec.label, ATTEMPTS, outcome.error)
                 yield spec, outcome
-    finally:
-        if connected_here:
-            ray.shutdown()
