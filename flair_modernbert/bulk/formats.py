@@ -21,7 +21,7 @@ from flair_modernbert.inference import Document, InputError, Untagged, decode_li
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AtomicFile", "LineShard", "ParquetShard", "open_shard"]
+__all__ = ["AtomicFile", "LineShard", "ParquetShard", "make_folders", "open_shard"]
 
 #: rows read from a Parquet file at a time (and written back per row group)
 PARQUET_BATCH = 1024
@@ -38,7 +38,7 @@ class AtomicFile:
 
     def __init__(self, path: Union[str, Path], private: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
+        make_folders(self.path.parent, 0o700 if private else 0o777)
         # mkstemp creates the file 0600 and never follows or reuses an existing name
         handle, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
         self.temporary = Path(name)
@@ -69,6 +69,18 @@ class AtomicFile:
         for file in stale:
             file.unlink(missing_ok=True)
         return len(stale)
+
+
+def make_folders(folder: Union[str, Path], mode: int) -> None:
+    """Create a folder and its missing parents, all of them with ``mode`` (less the umask); ``mkdir -p`` gives the
+    parents the default mode, which would leave a span map's subfolders readable by all."""
+    missing = []
+    folder = Path(folder)
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(mode=mode, exist_ok=True)  # another worker may create it at the same time
 
 
 def glob_escape(name: str) -> str:

@@ -58,8 +58,9 @@ class Shard:
 
 def default_map_dir(output: Union[str, Path]) -> Path:
     """Span maps hold the original values, so by default they go next to the output, not into it: a folder
-    handed on to an LLM pipeline never carries them. ``redacted/`` → ``redacted.span-maps/``."""
-    output = Path(output)
+    handed on to an LLM pipeline never carries them. ``redacted/`` → ``redacted.span-maps/`` (absolute: ``.`` has
+    a sibling too)."""
+    output = Path(output).resolve()
     return output.with_name(output.name + ".span-maps")
 
 
@@ -86,7 +87,9 @@ def _folder_files(folder: Path, skip: list[Optional[Path]]) -> tuple[list[Path],
     files, ignored = [], Counter()
     for current, dirs, names in os.walk(folder):
         here = Path(current)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not any(_inside(here / d, s) for s in skip))
+        # the output and span-map folders themselves, not every folder inside them: an input folder may lie in
+        # the output folder (``redact M corpus/raw --output corpus``)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and here / d not in skip)
         for name in sorted(names):
             path = here / name
             if name.startswith("."):
@@ -122,7 +125,8 @@ def find_shards(
     for given in inputs:
         text = str(given)
         path = Path(text)
-        if path.is_file():
+        named = path.is_file()
+        if named:
             files, root = [path], path.parent
         elif path.is_dir():
             (files, skipped), root = _folder_files(path.resolve(), [output, map_dir]), path
@@ -136,11 +140,16 @@ def find_shards(
                 raise FileNotFoundError(f"input pattern {text} matches no file")
         else:
             raise FileNotFoundError(f"input {text} is neither a file, a folder nor a glob pattern that matches files")
-        roots.append(root.resolve())
+        root = root.resolve()
+        roots.append(root)
+        # an earlier run's results where the output folder lies inside the searched one; an output folder that is
+        # the searched one (or above it) holds inputs, and an input it would replace is refused below
+        below = output != root and _inside(output, root)
         for file in files:
             resolved = file.resolve()
-            if not (_inside(resolved, output) or _inside(resolved, map_dir)):
-                found[resolved] = None
+            if not named and ((below and _inside(resolved, output)) or _inside(resolved, map_dir)):
+                continue
+            found[resolved] = None
     if ignored:
         logger.info("skipped files in input folders by suffix: %s",
                     ", ".join(f"{suffix} ({count})" for suffix, count in sorted(ignored.items())))
