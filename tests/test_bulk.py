@@ -338,3 +338,187 @@ def test_span_maps_are_readable_by_their_owner_only(reference):
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
     for path in (reference / "tickets", reference / "tickets" / "2024"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o777 & ~umask, path
+
+
+# ------------------------------------------------------------------------------------------------ malformed input
+BAD_LINES = {  # shard: (its bytes, the malformed line's number, the error)
+    "broken.jsonl": (b'{"id": 1, "body": "Call Anna at +1 415 555 0100."}\n{"id": 2, "body": "cut off\n'
+                     b'{"id": 3, "body": "Omar Brown in Lagos"}\n', 2,
+                     "broken.jsonl, line 2: not valid JSON (Unterminated string starting at)"),
+    "sub/latin1.txt": (b"Peter Jones\ncaf\xe9 in Berlin, mail peter@example.com\nLisa lives in Osaka\n", 2,
+                       "sub/latin1.txt, line 2: not valid UTF-8 (invalid continuation byte at byte 3)"),
+    "wrongtype.jsonl": (b'{"body": "Lisa Miller"}\n{"id": 2, "body": ["Lisa"]}\n{"body": "Sofia Garcia"}\n', 2,
+                        "wrongtype.jsonl, line 2: a JSON line needs a string field 'body' (it is list, not a string)"),
+}
+
+
+def write_malformed(folder: Path) -> Path:
+    (folder / "sub").mkdir(parents=True)
+    (folder / "ok.txt").write_text("Anna Smith lives in Paris.\nMail anna@example.com today.\n", encoding="utf-8")
+    for name, (data, _, _) in BAD_LINES.items():
+        (folder / name).write_bytes(data)
+    pq.write_table(pa.table({"id": [1], "text": ["Anna"]}), folder / "nocolumn.parquet")
+    pq.write_table(pa.table({"body": [1, 2]}), folder / "numbers.parquet")
+    return folder
+
+
+def test_a_malformed_line_fails_its_shard_the_others_go_on_and_a_rerun_redoes_it(model, tmp_path, capsysbinary):
+    source = write_malformed(tmp_path / "in")
+    output = tmp_path / "out"
+    code, err = redact_corpus(capsysbinary, model, str(source), "--output", str(output), *CORPUS)
+    assert code == 1
+    errors = {name: error for name, (_, _, error) in BAD_LINES.items()}
+    errors["nocolumn.parquet"] = "nocolumn.parquet: no column 'body' (columns: id, text); choose one with --text-field"
+    errors["numbers.parquet"] = ("numbers.parquet: column 'body' holds int64, not strings; choose a text column with "
+                                 "--text-field")
+    for error in errors.values():
+        assert f"failed: {error}" in err
+    assert "1 shard(s) redacted (2 lines" in err and "5 failed" in err
+    data = manifest(output)
+    assert {name: entry["status"] for name, entry in data["shards"].items()} == {
+        "ok.txt": "done", **{name: "failed" for name in errors}}
+    assert {name: entry["error"] for name, entry in data["shards"].items() if name != "ok.txt"} == errors
+    assert data["totals"]["shards_done"] == 1 and data["totals"]["shards_failed"] == 5
+    # a failed shard leaves nothing behind
+    assert list(tree(output)) == ["ok.txt"] and list(tree(default_map_dir(output))) == ["ok.txt.map.jsonl"]
+    assert temporary_files(output, default_map_dir(output)) == []
+
+    # the file fixed, a rerun redoes the failed shards and leaves the finished one alone
+    finished = (output / "ok.txt").stat().st_mtime_ns
+    fixed = BAD_LINES["broken.jsonl"][0].replace(b'"cut off\n', b'"cut off"}\n')
+    (source / "broken.jsonl").write_bytes(fixed)
+    code, err = redact_corpus(capsysbinary, model, str(source), "--output", str(output), *CORPUS)
+    assert code == 1 and "6 shard(s), 1 finished earlier, 5 to redact" in err and "4 failed" in err
+    assert (output / "ok.txt").stat().st_mtime_ns == finished
+    assert manifest(output)["shards"]["broken.jsonl"]["status"] == "done"
+    assert sorted(tree(output)) == ["broken.jsonl", "ok.txt"]
+    span_map = tmp_path / "broken.map.jsonl"
+    assert (output / "broken.jsonl").read_bytes() == redact_file(capsysbinary, model, source / "broken.jsonl",
+                                                                 span_map, *CORPUS)
+    assert (default_map_dir(output) / "broken.jsonl.map.jsonl").read_bytes() == span_map.read_bytes()
+
+
+def test_on_error_keep_writes_malformed_lines_through_byte_for_byte(model, tmp_path, capsysbinary):
+    source = write_malformed(tmp_path / "in")
+    output = tmp_path / "out"
+    code, _ = redact_corpus(capsysbinary, model, f"{source}/**/*.txt", f"{source}/*.jsonl", "--output", str(output),
+                            "--on-error", "keep", *CORPUS)
+    assert code == 0
+    data = manifest(output)
+    assert data["options"]["on_error"] == "keep" and data["totals"]["kept_unredacted"] == 3
+    for name, (raw, number, error) in BAD_LINES.items():
+        entry = data["shards"][name]
+        assert (entry["status"], entry["lines"], entry["kept"], entry["errors"]) == ("done", 3, 1, [error])
+        lines = raw.split(b"\n")[:-1]
+        written = (output / name).read_bytes().split(b"\n")
+        assert written[-1] == b"" and written[number - 1] == lines[number - 1]
+        # the other lines are redact's output of the file without the malformed line
+        without = tmp_path / "without" / name
+        without.parent.mkdir(parents=True, exist_ok=True)
+        without.write_bytes(b"".join(line + b"\n" for n, line in enumerate(lines, start=1) if n != number))
+        span_map = without.with_name(without.name + ".map.jsonl")
+        expected = redact_file(capsysbinary, model, without, span_map, *CORPUS).split(b"\n")
+        assert written[: number - 1] + written[number:] == expected
+        assert written != [*lines, b""]  # the good lines were redacted
+        # the same span map, with the lines after the malformed one numbered as in the input
+        records = [json.loads(line) for line in span_map.read_text("utf-8").splitlines()]
+        for record in records:
+            if record.get("line", 0) >= number:
+                record["line"] += 1
+        kept = default_map_dir(output) / (name + ".map.jsonl")
+        assert [json.loads(line) for line in kept.read_text("utf-8").splitlines()] == records
+
+
+# ------------------------------------------------------------------------------------------------ resume
+def test_a_rerun_skips_finished_shards_redoes_changed_and_partial_ones_and_refuses_other_options(
+        model, tmp_path, capsysbinary):
+    rng = random.Random(1)
+    source = tmp_path / "in"
+    for name in ("a.txt", "b.txt", "sub/c.jsonl"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        lines = [json.dumps({"body": ticket(rng), "n": n}) if name.endswith(".jsonl") else ticket(rng)
+                 for n in range(30)]
+        (source / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    output, maps = tmp_path / "out", tmp_path / "maps"
+    run = [model, str(source), "--output", str(output), "--span-maps", str(maps), *CORPUS]
+    code, err = redact_corpus(capsysbinary, *run)
+    assert code == 0 and "3 shard(s), 0 finished earlier, 3 to redact with this process" in err
+    assert "3 shard(s) redacted (90 lines" in err
+
+    def times() -> dict[str, int]:
+        return {p.relative_to(tmp_path).as_posix(): p.stat().st_mtime_ns
+                for folder in (output, maps) for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST}
+
+    # the manifest: model, options, every shard with its lines and entities per type (those of its span map)
+    data = manifest(output)
+    assert data["model"]["path"] == model and data["model"]["size"] == Path(model).stat().st_size
+    assert data["options"]["model"] == model and data["options"]["text_field"] == "body"
+    assert data["options"]["recall_bias"] is None and data["options"]["types"] is None
+    assert list(data["shards"]) == ["a.txt", "b.txt", "sub/c.jsonl"]
+    for name, entry in data["shards"].items():
+        assert (entry["status"], entry["lines"], entry["kept"], entry["output"]) == ("done", 30, 0, name)
+        assert entry["span_map"] == str(maps / (name + ".map.jsonl"))
+        mentions = Counter(span["type"] for line in (maps / (name + ".map.jsonl")).read_text("utf-8").splitlines()
+                           for span in json.loads(line).get("spans", []))
+        assert entry["entities"] == dict(mentions) and sum(mentions.values()) > 30
+    assert data["totals"]["lines"] == 90 and data["totals"]["shards_done"] == 3
+    assert data["last_run"]["shards_redacted"] == 3 and data["last_run"]["engine"] == "local"
+
+    # nothing to do: nothing is touched
+    before = times()
+    code, err = redact_corpus(capsysbinary, *run)
+    assert code == 0 and "3 shard(s), 3 finished earlier, 0 to redact" in err and times() == before
+
+    # a changed input and a partial shard (its output gone, a temporary file left) are redone
+    with (source / "b.txt").open("a", encoding="utf-8") as stream:
+        stream.write("Maria Nguyen moved to Osaka.\n")
+    (output / "sub" / "c.jsonl").unlink()
+    (output / "sub" / ".c.jsonl.x1y2.tmp").write_text("half a shard", encoding="utf-8")
+    code, err = redact_corpus(capsysbinary, *run)
+    assert code == 0 and "3 shard(s), 1 finished earlier, 2 to redact" in err
+    after = times()
+    assert after["out/a.txt"] == before["out/a.txt"] and after["maps/a.txt.map.jsonl"] == before["maps/a.txt.map.jsonl"]
+    assert after["out/b.txt"] != before["out/b.txt"] and temporary_files(output) == []
+    assert manifest(output)["shards"]["b.txt"]["lines"] == 31
+    for name in ("b.txt", "sub/c.jsonl"):
+        span_map = tmp_path / "check.map.jsonl"
+        span_map.unlink(missing_ok=True)
+        assert (output / name).read_bytes() == redact_file(capsysbinary, model, source / name, span_map, *CORPUS)
+        assert (maps / (name + ".map.jsonl")).read_bytes() == span_map.read_bytes()
+
+    # other options would mix two redactions in one folder: refused, naming the option, nothing touched
+    before = times()
+    for option, message in ((["--recall-bias", "1"], "recall_bias: None there, 1.0 now"),
+                            (["--types", "person,email"], "types: None there, ['person', 'email'] now"),
+                            (["--no-map"], "span_maps: True there, False now")):
+        code, err = redact_corpus(capsysbinary, *run, *option)
+        assert code == 2 and message in err and "--overwrite" in err, err
+    assert times() == before
+    # --overwrite redoes every shard with the new options
+    code, err = redact_corpus(capsysbinary, *run, "--recall-bias", "1", "--overwrite")
+    assert code == 0 and "3 shard(s), 0 finished earlier, 3 to redact" in err
+    assert all(after != before[name] for name, after in times().items())
+    assert manifest(output)["options"]["recall_bias"] == 1.0
+    header = json.loads((maps / "a.txt.map.jsonl").read_text("utf-8").splitlines()[0])
+    assert header["recall_bias"] == 1.0
+
+
+# ------------------------------------------------------------------------------------------------ command line
+def test_corpus_options_need_output_and_output_takes_no_single_file_options(model, corpus, tmp_path, capsysbinary):
+    one = str(corpus / "tickets" / "2024" / "a.txt")
+    output = str(tmp_path / "out")
+    for args, message in (
+        ([one, "--workers", "2"], "--workers go(es) with --output DIR"),
+        ([one, "--engine", "ray", "--no-map"], "--engine, --no-map go(es) with --output DIR"),
+        ([one, "--on-error", "keep", "--overwrite"], "--on-error, --overwrite go(es) with --output DIR"),
+        ([one, str(corpus / JSONL_SHARD)], "2 inputs given: several files, folders or globs need --output DIR"),
+        ([one, "--output", output, "--span-map", str(tmp_path / "m.jsonl")],
+         "--span-map FILE is for one input; with --output each shard gets its span map under --span-maps DIR"),
+        (["-", "--output", output], "--output reads files, folders and patterns, not stdin ('-')"),
+        ([str(tmp_path / "missing.txt"), "--output", output],
+         f"input {tmp_path / 'missing.txt'} is neither a file, a folder nor a glob"),
+        ([one, "--output", output, "--address", "auto"], "--address and --gpus-per-actor go with --engine ray"),
+    ):
+        code, err = redact_corpus(capsysbinary, model, *args, "--no-progress")
+        assert code == 2 and f"error: {message}" in err, (args, err)
+    assert not (tmp_path / "out").exists()
