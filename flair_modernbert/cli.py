@@ -1,6 +1,6 @@
 """The ``flair-modernbert`` console script: a thin layer over library functions.
 
-Subcommands: ``train``, ``evaluate``, ``predict``, ``redact``, ``restore``, ``serve``, ``export``, ``augment``, ``ablate``, ``bench``, ``leaks``. Each calls a
+Subcommands: ``train``, ``distill``, ``evaluate``, ``predict``, ``redact``, ``restore``, ``serve``, ``export``, ``augment``, ``ablate``, ``bench``, ``leaks``. Each calls a
 function a user can also call from Python. Nothing heavy (torch, flair, transformers) is imported before a
 command runs, so ``--help`` and option errors are immediate.
 """
@@ -118,6 +118,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         announce=lambda line: _out(line),
         progress=not args.no_progress,
     )
+    return 0
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    from flair_modernbert.config import load_recipe
+
+    recipe = load_recipe(args.recipe, args.set or [])  # a typo fails here, before torch is imported
+    from flair_modernbert.distillation import distill
+
+    result = distill(args.teacher, recipe, args.layers, args.output, alpha=args.alpha, temperature=args.temperature,
+                     seed=args.seed, progress=not args.no_progress, announce=lambda line: _out(line),
+                     overwrite=args.overwrite, trust=args.trust_model)
+    if result.results is not None and result.results.micro_f1 is not None:
+        _out(f"student test micro F1 {result.results.micro_f1:.4f}: {result.output_dir}")
     return 0
 
 
@@ -461,6 +475,29 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--overwrite", action="store_true",
                        help="clear a non-empty output folder first (without it, such a folder is refused)")
     p.set_defaults(func=cmd_train)
+
+    p = _command(sub, "distill", "train a student with fewer layers against a trained tagger (its teacher)",
+                 "Train a student tagger that keeps K of the teacher's transformer layers (ModernBERT: global layers "
+                 "stay global; others: evenly spaced), on the recipe's corpus (and synthetic PII) with its training "
+                 "settings, with (1 - alpha) * gold loss + alpha * distillation loss (KL of the temperature-softened "
+                 "emission scores). The output is an ordinary run folder.")
+    p.add_argument("teacher", help="the teacher: final-model.pt or a training output folder")
+    p.add_argument("recipe", type=Path, help="recipe whose corpus and training settings train the student "
+                                             "(usually the teacher's: TEACHER/recipe.yaml)")
+    p.add_argument("--layers", type=_positive, required=True, metavar="K",
+                   help="the student's number of transformer layers, fewer than the teacher's")
+    p.add_argument("--output", type=Path, required=True, help="the student's run folder")
+    p.add_argument("--alpha", type=_number(float, 0, 1), default=0.5,
+                   help="weight of the distillation loss (0: gold labels only, 1: the teacher only)")
+    p.add_argument("--temperature", type=_number(float, 0, low_open=True), default=2.0,
+                   help="softmax temperature of the distillation loss")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a recipe value by its dotted key (repeatable), e.g. training.max_epochs=2")
+    p.add_argument("--seed", type=int, default=None, help="the run's seed (default: the recipe's first seed)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="clear a non-empty output folder first (without it, such a folder is refused)")
+    _trust_option(p)
+    p.set_defaults(func=cmd_distill)
 
     p = _command(sub, "evaluate", "seqeval report of a trained model on a corpus (+ lower-cased test)")
     p.add_argument("model", help="final-model.pt or a training output folder")

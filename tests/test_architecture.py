@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "flair_modernbert"
 #: the rooms in data-flow order (docs/architecture.md); the package's __init__ and _registry stand outside
 ROOMS = ["encoder", "tags", "segmentation", "redaction", "config", "synthetic", "data", "augmentation", "tagging",
-         "evaluation", "training", "inference", "export", "integrations", "leaks", "serve", "experiments", "bulk", "cli"]
+         "evaluation", "training", "distillation", "inference", "export", "integrations", "leaks", "serve", "experiments", "bulk", "cli"]
 
 
 def _room(module: str) -> str:

@@ -1,0 +1,142 @@
+"""The distillation loss: the student's own loss mixed with a pull towards the frozen teacher's emission scores.
+
+``loss = (1 - alpha) * gold + alpha * distillation`` per batch, where ``gold`` is the student's own loss (Flair's
+cross-entropy or CRF likelihood, plus Dice for a Dice tagger) and ``distillation`` is, summed over the batch's
+tokens (Flair back-propagates token sums), ``T² · KL(softmax(teacher / T) ‖ softmax(student / T))`` over each
+token's emission scores (Hinton et al. 2015; ``T²`` keeps the gradient's scale independent of ``T``).
+
+Why emission scores rather than the CRF's per-token marginals: the emissions are the only part of a CRF tagger
+the encoder produces (the transitions are copied from the teacher and trained by the gold loss), so they are
+what the smaller encoder has to reproduce; a softmax over a token's emissions ignores a constant added to all of
+its tags, exactly as the CRF does, so the KL asks for nothing the CRF cannot see; one loss serves softmax and CRF
+heads alike; and marginals would cost a forward-backward pass of both CRFs per batch for a target the emissions
+and shared transitions already determine. ``T > 1`` passes on the teacher's ranking of the wrong tags (which
+entity types it confuses), which a hard label cannot.
+
+:class:`Distiller` puts this loss in place of the student's ``forward_loss`` while training, without making the
+teacher a sub-module: the teacher's weights are neither trained, nor moved, nor saved with the student, whose
+class stays the teacher's (an ordinary tagger file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, Iterator
+
+import flair
+import torch
+from flair.data import Sentence
+from flair.models import SequenceTagger
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Distiller", "distillation_loss", "emission_scores"]
+
+_NOT_TAGS = ("<START>", "<STOP>")
+
+
+def emission_scores(tagger: SequenceTagger, scores: Any) -> torch.Tensor:
+    """``(tokens, tags)`` emission scores of a batch from ``tagger.forward``'s output, padding removed, sentences in
+    batch order; for a CRF head without ``<START>``/``<STOP>`` (never a token's tag)."""
+    if not tagger.use_crf:
+        return scores
+    crf_scores, lengths, transitions = scores
+    # the CRF adds transitions[to, from] to the emission of `to` for every `from`: undo it for from = 0
+    tags = [i for i, item in enumerate(tagger.label_dictionary.get_items()) if item not in _NOT_TAGS]
+    index = torch.tensor(tags, device=crf_scores.device)
+    emissions = crf_scores[:, :, index, 0] - transitions[index, 0]
+    return torch.cat([emission[: int(length)] for emission, length in zip(emissions, lengths)])
+
+
+def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``T² · Σ_tokens KL(softmax(teacher / T) ‖ softmax(student / T))`` for ``(tokens, tags)`` scores."""
+    log_student = torch.log_softmax(student.float() / temperature, dim=-1)
+    log_teacher = torch.log_softmax(teacher.float() / temperature, dim=-1)
+    kl = torch.nn.functional.kl_div(log_student, log_teacher, reduction="sum", log_target=True)
+    return kl * temperature**2
+
+
+class Distiller:
+    """Trains a student against a frozen teacher (see the module docstring).
+
+    Args:
+        student: the tagger being trained (see :func:`~flair_modernbert.distillation.student.make_student`).
+        teacher: the trained tagger; set to eval mode and frozen here.
+        alpha: weight of the distillation term, from 0 (gold loss only) to 1 (teacher only).
+        temperature: ``T`` > 0 of the softmax over emissions.
+
+    Attributes:
+        batch: ``{"gold": ..., "distillation": ..., "tokens": ...}`` sums of the current batch (raw terms, before
+            ``alpha``); ``epoch``: the same over the current epoch. The log plugin reads and resets them.
+
+    Raises:
+        ValueError: ``alpha`` or ``temperature`` out of range, or taggers with different tags.
+    """
+
+    def __init__(self, student: SequenceTagger, teacher: SequenceTagger, alpha: float = 0.5,
+                 temperature: float = 2.0) -> None:
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"--alpha must be from 0 to 1, got {alpha}")
+        if not temperature > 0:
+            raise ValueError(f"--temperature must be > 0, got {temperature}")
+        if student.label_dictionary.get_items() != teacher.label_dictionary.get_items():
+            raise ValueError("student and teacher predict different tags: "
+                             f"{student.label_dictionary.get_items()} vs {teacher.label_dictionary.get_items()}")
+        if student.use_crf != teacher.use_crf:
+            raise ValueError("student and teacher have different heads (one has a CRF, the other not)")
+        self.student, self.teacher = student, teacher
+        self.alpha, self.temperature = float(alpha), float(temperature)
+        teacher.eval()
+        for parameter in teacher.parameters():
+            parameter.requires_grad_(False)
+        self.batch = self.zero_sums()
+        self.epoch = self.zero_sums()
+
+    @staticmethod
+    def zero_sums() -> dict[str, float]:
+        """Empty sums of the two terms (for :attr:`batch` and :attr:`epoch`)."""
+        return {"gold": 0.0, "distillation": 0.0, "tokens": 0}
+
+    @contextlib.contextmanager
+    def attached(self) -> Iterator["Distiller"]:
+        """While the block runs, ``student.forward_loss`` is :meth:`forward_loss` (what Flair's trainer calls)."""
+        self.teacher.to(flair.device)
+        # an instance attribute, not a module: nothing of the teacher enters the student's state dict
+        self.student.__dict__["forward_loss"] = self.forward_loss
+        try:
+            yield self
+        finally:
+            self.student.__dict__.pop("forward_loss", None)
+
+    def _teacher_emissions(self, sentences: list[Sentence]) -> torch.Tensor:
+        teacher = self.teacher
+        with torch.no_grad():
+            tensor, lengths = teacher._prepare_tensors(sentences)
+            emissions = emission_scores(teacher, teacher.forward(tensor, lengths))
+        # both encoders store word vectors under the same name: the student must compute its own
+        for sentence in sentences:
+            sentence.clear_embeddings()
+        return emissions
+
+    def forward_loss(self, sentences: list[Sentence]) -> tuple[torch.Tensor, int]:
+        """Flair's ``forward_loss``: the mixed loss summed over the batch's tokens, and the token count."""
+        student = self.student
+        if len(sentences) == 0:
+            return torch.tensor(0.0, dtype=torch.float, device=flair.device, requires_grad=True), 0
+        sentences = sorted(sentences, key=len, reverse=True)  # as Flair's forward_loss: both see one order
+        for sentence in sentences:
+            sentence.clear_embeddings()
+        teacher = self._teacher_emissions(sentences)
+        gold_labels = student._prepare_label_tensor(sentences)
+        tensor, lengths = student._prepare_tensors(sentences)
+        scores = student.forward(tensor, lengths)
+        gold, count = student._calculate_loss(scores, gold_labels)
+        if count == 0:
+            return gold, count
+        distillation = distillation_loss(emission_scores(student, scores), teacher, self.temperature)
+        for sums in (self.batch, self.epoch):
+            sums["gold"] += float(gold.detach())
+            sums["distillation"] += float(distillation.detach())
+            sums["tokens"] += int(count)
+        return (1.0 - self.alpha) * gold + self.alpha * distillation, count
