@@ -260,3 +260,27 @@ def test_distill_refuses_bad_arguments_before_writing(names_model, tmp_path, cap
     with pytest.raises(SystemExit):
         main(["distill", str(teacher), str(RECIPE), "--layers", "2", "--output", str(out), "--alpha", "2"])
     assert "argument --alpha" in capsys.readouterr().err
+
+
+def test_the_student_exports_and_predict_mjs_gives_what_python_gives(distilled, node, tmp_path, capsys):
+    import subprocess
+
+    _, out, _ = distilled
+    folder = tmp_path / "export"
+    assert main(["export", str(out), str(folder), "--no-progress"]) == 0  # also checks the graph's emissions
+    capsys.readouterr()
+    texts = ["We met John Smith in Paris .", "My name is Anna .", "Lisa Miller lives in New York .",
+             "Please call Peter Brown today .", "I live in London ❤️ ."]
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    assert main(["predict", str(out), str(source), "--no-progress"]) == 0
+    expected = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    run = subprocess.run([node, str(folder / "predict.mjs"), str(source)], capture_output=True, timeout=120)
+    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    found = [json.loads(line) for line in run.stdout.decode().splitlines()]
+    assert len(found) == len(expected) == len(texts)
+    assert sum(len(line["spans"]) for line in expected) == 7  # every name and place
+    for js, python in zip(found, expected):
+        assert [(s["start"], s["end"], s["type"]) for s in js["spans"]] == \
+               [(s["start"], s["end"], s["type"]) for s in python["spans"]]
+        assert all(abs(a["score"] - b["score"]) <= 1.0001e-4 for a, b in zip(js["spans"], python["spans"]))
