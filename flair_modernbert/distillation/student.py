@@ -194,7 +194,8 @@ def make_student(teacher: SequenceTagger, layers: Optional[int] = None,
     params = dict(state["embeddings"])
     config = dict(params["config_state_dict"])
     # DistilBERT spells it n_layers (num_hidden_layers is an alias of its config class)
-    config["n_layers" if "n_layers" in config and "num_hidden_layers" not in config else "num_hidden_layers"] = len(keep)
+    count_key = "n_layers" if "n_layers" in config and "num_hidden_layers" not in config else "num_hidden_layers"
+    config[count_key] = len(keep)
     params["config_state_dict"] = config
     params["layers"] = ",".join(map(str, student_layer_indexes(
         embeddings.layer_indexes, spec.count, keep, bool(embeddings.layer_mean))))
