@@ -41,6 +41,7 @@ from flair_modernbert.redaction.pseudonyms import Pseudonyms, check_placeholder,
 from flair_modernbert.redaction.restore import Restored, SpanMap, restore
 from flair_modernbert.redaction.spans import EntitySpan, merge_spans
 from flair_modernbert.redaction.types import TypeSelection, select_types
+from flair_modernbert.tags import entity_types
 from flair_modernbert.segmentation import Word, sentences as split_sentences, words as split_words
 from flair_modernbert.tagging.loading import load_tagger as _load_model
 
@@ -191,14 +192,7 @@ def parse_line(line: str, line_number: int, source: str = "<input>", fmt: str = 
 # ------------------------------------------------------------------------------------------------ types
 def model_types(tagger: Any) -> list[str]:
     """The entity types a tagger predicts (``person``, ``location``, ...), in its dictionary's order."""
-    found: list[str] = []
-    for tag in tagger.label_dictionary.get_items():
-        if tag in ("O", "<unk>", "<START>", "<STOP>"):
-            continue
-        kind = tag[2:] if tag[:2] in ("B-", "I-", "E-", "S-") else tag
-        if kind not in found:
-            found.append(kind)
-    return found
+    return entity_types(tagger.label_dictionary.get_items())
 
 
 def resolve_types(tagger: Any, requested: Optional[Iterable[str]], default: str = "model") -> TypeSelection:

@@ -15,7 +15,8 @@ from flair.data import Sentence, get_spans_from_bio
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TAG_FORMATS", "Span", "spans_from_tags", "tags_from_spans", "spans_of", "sentence_tags", "add_spans"]
+__all__ = ["TAG_FORMATS", "Span", "entity_types", "spans_from_tags", "tags_from_spans", "spans_of", "sentence_tags",
+           "add_spans"]
 
 TAG_FORMATS = ("BIO", "BIOES")
 
@@ -88,3 +89,14 @@ def add_spans(sentence: Sentence, spans: Iterable[Span], label_type: str) -> Sen
     for start, end, kind in spans:
         sentence[start:end].add_label(label_type, kind)
     return sentence
+
+
+def entity_types(tags: Iterable[str]) -> list[str]:
+    """The entity types of a tag dictionary (``B-person``, ``S-person`` → ``person``), in first-seen order;
+    ``O`` and Flair's ``<unk>``, ``<START>``, ``<STOP>`` are not types."""
+    found: dict[str, None] = {}
+    for tag in tags:
+        if tag in ("O", "<unk>", "<START>", "<STOP>"):
+            continue
+        found[tag[2:] if tag[:2] in ("B-", "I-", "E-", "S-") else tag] = None
+    return list(found)

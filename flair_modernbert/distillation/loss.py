@@ -29,24 +29,11 @@ import torch
 from flair.data import Sentence
 from flair.models import SequenceTagger
 
+from flair_modernbert.tagging.losses import emission_scores
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["Distiller", "distillation_loss", "emission_scores"]
-
-_NOT_TAGS = ("<START>", "<STOP>")
-
-
-def emission_scores(tagger: SequenceTagger, scores: Any) -> torch.Tensor:
-    """``(tokens, tags)`` emission scores of a batch from ``tagger.forward``'s output, padding removed, sentences in
-    batch order; for a CRF head without ``<START>``/``<STOP>`` (never a token's tag)."""
-    if not tagger.use_crf:
-        return scores
-    crf_scores, lengths, transitions = scores
-    # the CRF adds transitions[to, from] to the emission of `to` for every `from`: undo it for from = 0
-    tags = [i for i, item in enumerate(tagger.label_dictionary.get_items()) if item not in _NOT_TAGS]
-    index = torch.tensor(tags, device=crf_scores.device)
-    emissions = crf_scores[:, :, index, 0] - transitions[index, 0]
-    return torch.cat([emission[: int(length)] for emission, length in zip(emissions, lengths)])
 
 
 def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -19,26 +19,24 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 import torch
-from flair.data import Corpus
-from flair.datasets import SentenceDataset
 
 from flair_modernbert.config import Recipe, load_recipe, with_overrides
 from flair_modernbert.distillation.loss import Distiller
 from flair_modernbert.distillation.plugin import DistillationLogPlugin
 from flair_modernbert.distillation.student import encoder_layers, make_student
 from flair_modernbert.tagging.loading import load_tagger
+from flair_modernbert.tags import entity_types
 from flair_modernbert.training.results import RunResult
 from flair_modernbert.training.run import (
     LOG_FILE,
     Announce,
-    _logged,
-    as_documents,
+    build,
     claim_output,
     fit,
+    logged,
     prepare,
     report,
     run_log,
-    seed_everything,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,18 +46,13 @@ __all__ = ["distill", "DISTILLATION_FILE"]
 DISTILLATION_FILE = "distillation.json"
 
 
-def _span_types(tags: Sequence[str]) -> set[str]:
-    return {tag[2:] if tag[:2] in ("B-", "I-", "E-", "S-") else tag for tag in tags
-            if tag not in ("O", "<unk>", "<START>", "<STOP>")}
-
-
 def _check_labels(teacher: Any, label_type: str, corpus_types: Sequence[str], source: str) -> None:
     if teacher.tag_type != label_type:
         raise ValueError(f"{source}: corpus.label_type is '{label_type}' but the teacher tags '{teacher.tag_type}'")
-    unknown = sorted(set(corpus_types) - _span_types(teacher.label_dictionary.get_items()))
+    unknown = sorted(set(corpus_types) - set(entity_types(teacher.label_dictionary.get_items())))
     if unknown:
         raise ValueError(f"{source}: the corpus has span types the teacher does not predict: {', '.join(unknown)} "
-                         f"(the teacher's: {', '.join(sorted(_span_types(teacher.label_dictionary.get_items())))}); "
+                         f"(the teacher's: {', '.join(sorted(set(entity_types(teacher.label_dictionary.get_items()))))}); "
                          "use the teacher's corpus, or map the types with corpus.label_map")
 
 
@@ -103,7 +96,7 @@ def distill(
         FileNotFoundError: no teacher, recipe or corpus.
         FileExistsError: a non-empty output folder without ``overwrite``.
     """
-    announce = _logged(announce)
+    announce = logged(announce)
     loaded = with_overrides(recipe, overrides) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"--alpha must be from 0 to 1, got {alpha}")
@@ -122,12 +115,7 @@ def distill(
         prepared = prepare(loaded, out, run_seed, None, announce)
         _check_labels(teacher, prepared.label_type, prepared.label_dictionary.get_items(),
                       loaded.source or "<recipe>")
-        seed_everything(run_seed, loaded.training.deterministic)
-        student = make_student(teacher, keep=keep)
-        if loaded.corpus.documents is not None:
-            corpus = prepared.corpus
-            prepared.corpus = Corpus(SentenceDataset(as_documents(list(corpus.train), prepared, student)),
-                                     corpus.dev, corpus.test, name=corpus.name, sample_missing_splits=False)
+        student = build(prepared, run_seed, make=lambda: make_student(teacher, keep=keep))
         distiller = Distiller(student, teacher, alpha, temperature)
         facts: dict[str, Any] = {
             "teacher": str(teacher_path),

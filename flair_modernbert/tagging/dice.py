@@ -9,7 +9,7 @@ import torch
 from flair.models import SequenceTagger
 
 from flair_modernbert.config.schema import dice_with_crf_message
-from flair_modernbert.tagging.losses import dice_loss
+from flair_modernbert.tagging.losses import NOT_TAGS, dice_loss, emission_scores
 
 logger = logging.getLogger(__name__)
 
@@ -59,18 +59,10 @@ class DiceSequenceTagger(SequenceTagger):
 
     def emission_logits(self, scores: Any) -> torch.Tensor:
         """``(tokens, tags)`` per-token scores of a batch, padding removed, in the order of the gold labels."""
-        if not self.use_crf:
-            return scores
-        crf_scores, lengths, transitions = scores
-        # the CRF adds transitions[to, from] to the emission of `to` for every `from`: undo it for from=0;
-        # <START>/<STOP> come last in the dictionary and are never gold, so they are left out
-        tags = self._real_tag_count()
-        emissions = crf_scores[:, :, :tags, 0] - transitions[:tags, 0]
-        return torch.cat([emission[: int(length)] for emission, length in zip(emissions, lengths)])
+        return emission_scores(self, scores)
 
     def _real_tag_count(self) -> int:
-        items = self.label_dictionary.get_items()
-        return len([item for item in items if item not in ("<START>", "<STOP>")])
+        return len([item for item in self.label_dictionary.get_items() if item not in NOT_TAGS])
 
     def _calculate_loss(self, scores: Any, labels: torch.LongTensor) -> tuple[torch.Tensor, int]:
         if labels.size(0) == 0:

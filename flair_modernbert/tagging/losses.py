@@ -19,13 +19,16 @@ the cross-entropy or CRF term it is added to.
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LOSSES", "dice_loss"]
+__all__ = ["LOSSES", "NOT_TAGS", "dice_loss", "emission_scores"]
+
+#: entries of a CRF tag dictionary that are never a token's tag
+NOT_TAGS = ("<START>", "<STOP>")
 
 #: Values of ``tagger.loss`` in a recipe.
 LOSSES = ("ce", "dice", "ce+dice")
@@ -64,3 +67,17 @@ def dice_loss(
         return per_tag.mean()
     weights = weights.to(per_tag)
     return (per_tag * weights).sum() / weights.sum()
+
+
+def emission_scores(tagger: Any, scores: Any) -> torch.Tensor:
+    """``(tokens, tags)`` per-token scores of a batch from ``tagger.forward``'s output, padding removed, sentences in
+    batch order, tags in the dictionary's order without ``<START>``/``<STOP>`` (never a token's tag): the
+    softmax head's scores, or a CRF head's emissions (what Dice and distillation compare)."""
+    if not tagger.use_crf:
+        return scores
+    crf_scores, lengths, transitions = scores
+    tags = [i for i, item in enumerate(tagger.label_dictionary.get_items()) if item not in NOT_TAGS]
+    index = torch.tensor(tags, device=crf_scores.device)
+    # the CRF adds transitions[to, from] to the emission of `to` for every `from`: undo it for from = 0
+    emissions = crf_scores[:, :, index, 0] - transitions[index, 0]
+    return torch.cat([emission[: int(length)] for emission, length in zip(emissions, lengths)])

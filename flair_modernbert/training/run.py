@@ -61,7 +61,7 @@ from flair_modernbert.training.results import RunResult, RunResults, TrainingSum
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Prepared", "Fitted", "flair_console", "prepare", "build", "fit", "report", "train_run", "train_recipe"]
+__all__ = ["Prepared", "Fitted", "flair_console", "logged", "prepare", "build", "fit", "report", "train_run", "train_recipe"]
 
 Announce = Callable[[str], None]
 LOG_FILE = "training.log"
@@ -71,7 +71,7 @@ def _quiet(line: str) -> None:
     logger.info("%s", line)
 
 
-def _logged(announce: Optional[Announce]) -> Announce:
+def logged(announce: Optional[Announce]) -> Announce:
     """``announce`` that also writes each line to the log (and so to training.log)."""
     if announce is None or announce is _quiet:
         return _quiet
@@ -227,16 +227,19 @@ def prepare(
 
 
 # ------------------------------------------------------------------------------------------------ build
-def build(prepared: Prepared, seed: int) -> SequenceTagger:
-    """The recipe's embeddings and tagger, with weights that depend on the seed only.
+def build(prepared: Prepared, seed: int, make: Optional[Callable[[], SequenceTagger]] = None) -> SequenceTagger:
+    """The recipe's embeddings and tagger (or ``make()``'s tagger), with weights that depend on the seed only.
 
     With ``corpus.documents`` the training split becomes whole-document sequences here, counted with the
     encoder's own tokenizer.
     """
     recipe = prepared.recipe
     seed_everything(seed, recipe.training.deterministic)
-    embeddings = build_embeddings(recipe.embeddings)
-    tagger = build_tagger(embeddings, prepared.label_dictionary, prepared.label_type, recipe.tagger)
+    if make is not None:
+        tagger = make()
+    else:
+        embeddings = build_embeddings(recipe.embeddings)
+        tagger = build_tagger(embeddings, prepared.label_dictionary, prepared.label_type, recipe.tagger)
     if recipe.corpus.documents is not None:
         corpus = prepared.corpus
         train = as_documents(list(corpus.train), prepared, tagger)
@@ -488,7 +491,7 @@ def train_run(
         FileNotFoundError: the corpus (or the model directory) is missing.
         FileExistsError: a non-empty output folder without ``resume`` or ``overwrite``.
     """
-    announce = _logged(announce) if is_main_process() else _quiet  # under torchrun, rank 0 speaks
+    announce = logged(announce) if is_main_process() else _quiet  # under torchrun, rank 0 speaks
     out = Path(output_dir).resolve()
     if is_main_process():
         claim_output(out, resume, overwrite)
@@ -531,7 +534,7 @@ def train_recipe(
         ``output_dir``; several seeds write ``output_dir/seed-N`` each (TensorBoard runs under
         ``output_dir/tensorboard/seed-N``) plus ``results.json`` and ``summary.md`` with mean ± std.
     """
-    announce = _logged(announce) if is_main_process() else _quiet  # under torchrun, rank 0 speaks
+    announce = logged(announce) if is_main_process() else _quiet  # under torchrun, rank 0 speaks
     if seeds:
         overrides = [*overrides, f"training.seeds={list(seeds)}"]
     loaded = with_overrides(recipe, overrides) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
