@@ -14,6 +14,7 @@ tagger file (the teacher is not in it).
 from __future__ import annotations
 
 import json
+from functools import partial
 import logging
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
@@ -115,7 +116,7 @@ def distill(
         prepared = prepare(loaded, out, run_seed, None, announce)
         _check_labels(teacher, prepared.label_type, prepared.label_dictionary.get_items(),
                       loaded.source or "<recipe>")
-        student = build(prepared, run_seed, make=lambda: make_student(teacher, keep=keep))
+        student = build(prepared, run_seed, make=partial(make_student, teacher, keep=keep))
         distiller = Distiller(student, teacher, alpha, temperature)
         facts: dict[str, Any] = {
             "teacher": str(teacher_path),
