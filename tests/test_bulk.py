@@ -522,3 +522,78 @@ def test_corpus_options_need_output_and_output_takes_no_single_file_options(mode
         code, err = redact_corpus(capsysbinary, model, *args, "--no-progress")
         assert code == 2 and f"error: {message}" in err, (args, err)
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------------------------------ killed runs
+def open_temporary_files(pid: int) -> list[str]:
+    """The ``*.tmp`` files a process holds open (a shard it is writing)."""
+    found = []
+    try:
+        for fd in (Path("/proc") / str(pid) / "fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.endswith(".tmp"):
+                found.append(target)
+    except OSError:  # gone meanwhile
+        pass
+    return found
+
+
+def done_shards(output: Path) -> int:
+    try:
+        return sum(entry["status"] == "done" for entry in manifest(output)["shards"].values())
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="finds the worker processes in /proc (Linux)")
+def test_a_killed_worker_and_driver_lose_nothing_and_the_rerun_writes_the_uninterrupted_output(
+        model, corpus, reference, tmp_path, capsysbinary):
+    output = tmp_path / "redacted"
+    maps = default_map_dir(output)
+    log = tmp_path / "driver.log"
+    with log.open("wb") as stderr:
+        driver = subprocess.Popen([*console(), "redact", model, str(corpus), "--output", str(output), "--workers", "2",
+                                   *CORPUS], stdout=subprocess.DEVNULL, stderr=stderr, env=cli_env(),
+                                  start_new_session=True)  # its own process group: the driver and its workers
+    try:
+        def writing_worker() -> Optional[tuple[int, list[str]]]:
+            assert driver.poll() is None, log.read_text()
+            for pid in children(driver.pid):
+                if "spawn_main" in cmdline(pid) and open_temporary_files(pid):
+                    return pid, open_temporary_files(pid)
+            return None
+
+        # a worker process in the middle of a shard: killed
+        worker, writing = wait_for(writing_worker, "a worker writing a shard")
+        finished = done_shards(output)
+        kill(worker)
+        assert finished < len(SHARDS) - 1
+        # the driver starts new workers, which redo the lost shards; with two shards left (in the middle of
+        # them, most likely), the driver and its workers die
+        wait_for(lambda: done_shards(output) >= len(SHARDS) - 2 or driver.poll() is not None, "finished shards")
+        os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait(timeout=60)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait(timeout=60)
+    printed = log.read_text(encoding="utf-8")
+    assert "a worker process died (killed or out of memory); starting new workers" in printed, printed
+    interrupted = done_shards(output)
+    assert finished < interrupted < len(SHARDS), printed
+
+    # the rerun does the rest (here: no pool to start for two shards); the folder is the uninterrupted run's, byte
+    # for byte (so is every shard the worker processes wrote), nothing left over
+    code, err = redact_corpus(capsysbinary, model, str(corpus), "--output", str(output), *CORPUS)
+    assert code == 0
+    assert (f"{len(SHARDS)} shard(s), {interrupted} finished earlier, {len(SHARDS) - interrupted} to redact with "
+            "this process") in err
+    assert tree(output) == tree(reference)
+    assert tree(maps) == tree(reference.with_name("redacted.span-maps"))
+    assert temporary_files(output, maps) == []
+    counts = [{name: (entry["status"], entry["lines"], entry["entities"]) for name, entry in manifest(folder)["shards"].items()}
+              for folder in (output, reference)]
+    assert counts[0] == counts[1] and sorted(counts[0]) == SHARDS

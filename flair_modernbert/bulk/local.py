@@ -127,31 +127,19 @@ def run_local(
 def _run_pool(shards: list[Shard], options: RedactOptions, done: Done, failed: Failed, workers: int, threads: int,
               progress: Optional[Callable[[int], None]]) -> None:
     context = multiprocessing.get_context("spawn")
-    messages = context.Queue()
-    running: set[str] = set()
-    stop = threading.Event()
-
-    def listen() -> None:
-        while not stop.is_set():
-            try:
-                kind, relative, count = messages.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            except (EOFError, OSError):
-                return
-            if kind == "start":
-                running.add(relative)
-            elif progress is not None and count:
-                progress(count)
-
-    listener = threading.Thread(target=listen, name="bulk-progress", daemon=True)
-    listener.start()
     attempts: Counter = Counter()
     remaining = {shard.relative: shard for shard in shards}
-    try:
-        while remaining:
-            running.clear()
-            broken = False
+    while remaining:
+        # a queue and its listener per pool: a worker killed while writing to the queue leaves its lock taken (or
+        # half a message in it), which must not stall the next pool's workers
+        messages = context.Queue()
+        running: set[str] = set()
+        stop = threading.Event()
+        listener = threading.Thread(target=_listen, args=(messages, running, progress, stop), name="bulk-progress",
+                                    daemon=True)
+        listener.start()
+        broken = False
+        try:
             pool = ProcessPoolExecutor(max_workers=min(workers, len(remaining)), mp_context=context,
                                        initializer=_start_worker, initargs=(options, threads, messages))
             try:
@@ -166,19 +154,36 @@ def _run_pool(shards: list[Shard], options: RedactOptions, done: Done, failed: F
                 pool.shutdown(wait=True, cancel_futures=True)
             if broken:
                 time.sleep(PROGRESS_EVERY)  # the listener takes the last "start" messages
-                lost = [relative for relative in remaining if relative in running] or list(remaining)
-                for relative in lost:
-                    attempts[relative] += 1
-                    if attempts[relative] >= ATTEMPTS:
-                        failed(remaining.pop(relative), f"{relative}: the process redacting it died {ATTEMPTS} "
-                                                        "times (killed, or out of memory on this shard)")
-                if remaining:
-                    logger.warning("a worker process died (killed or out of memory); starting new workers for the "
-                                   "%d shards left (redoing %s)", len(remaining), ", ".join(sorted(lost)))
-    finally:
-        stop.set()
-        listener.join()
-        messages.close()
+        finally:
+            stop.set()
+            listener.join(timeout=1.0)
+            messages.close()
+        if broken:
+            lost = [relative for relative in remaining if relative in running] or list(remaining)
+            for relative in lost:
+                attempts[relative] += 1
+                if attempts[relative] >= ATTEMPTS:
+                    failed(remaining.pop(relative), f"{relative}: the process redacting it died {ATTEMPTS} "
+                                                    "times (killed, or out of memory on this shard)")
+            if remaining:
+                logger.warning("a worker process died (killed or out of memory); starting new workers for the "
+                               "%d shards left (redoing %s)", len(remaining), ", ".join(sorted(lost)))
+
+
+def _listen(messages: Any, running: set[str], progress: Optional[Callable[[int], None]],
+            stop: threading.Event) -> None:
+    """The driver's side of the workers' messages: which shards started, and bytes read for the progress bar."""
+    while not stop.is_set():
+        try:
+            kind, relative, count = messages.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        except (EOFError, OSError, ValueError):
+            return
+        if kind == "start":
+            running.add(relative)
+        elif progress is not None and count:
+            progress(count)
 
 
 def _settle(future: Future, shard: Shard, remaining: dict[str, Shard], done: Done, failed: Failed) -> bool:

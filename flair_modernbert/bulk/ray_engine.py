@@ -68,8 +68,7 @@ class ShardRedactor:
         """The shard's result (JSON) or its error. Ray Data restarts a dead actor and hands it the shard again
         without limit; a marker file next to the output counts the attempts, so a shard that kills every actor
         (out of memory) fails after :data:`RETRIES` retries instead of running forever."""
-        output = Path(shard.output)
-        marker = output.with_name(f".{output.name}.attempts")
+        marker = _attempts_marker(shard)
         attempts = int(marker.read_text() or 0) + 1 if marker.is_file() else 1
         if attempts > RETRIES + 1:
             marker.unlink(missing_ok=True)
@@ -82,6 +81,12 @@ class ShardRedactor:
             return "", str(error)
         finally:
             marker.unlink(missing_ok=True)
+
+
+def _attempts_marker(shard: Shard) -> Path:
+    """The file counting the attempts at a shard (next to its output, hidden)."""
+    output = Path(shard.output)
+    return output.with_name(f".{output.name}.attempts")
 
 
 def _actor_class(options: dict[str, Any], threads: int, gpus: float) -> type:
@@ -151,6 +156,8 @@ def run_on_ray(
     if not shards:
         return
     by_name = {shard.relative: shard for shard in shards}
+    for shard in shards:  # the counts of an interrupted run: no actor of this run has started yet
+        _attempts_marker(shard).unlink(missing_ok=True)
     with ray_session(ray, address):
         _check_resources(ray, address is None, cpus_per_actor, gpus_per_actor)
         context = ray.data.DataContext.get_current()
