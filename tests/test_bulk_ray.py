@@ -17,7 +17,6 @@ from typing import Optional
 import pytest
 
 from flair_modernbert.bulk import default_map_dir
-from flair_modernbert.cli import main
 from flair_modernbert.experiments.ray_backend import ray_runtime_env
 from test_bulk import (
     CORPUS,

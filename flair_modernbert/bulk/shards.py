@@ -5,7 +5,8 @@ for shells that leave them alone). Every input file is one *shard*: its output h
 inputs' common folder under ``OUTPUT``, and its span map the same path under the span-map folder plus
 ``.map.jsonl``. A shard is Parquet when its name ends in ``.parquet``, otherwise lines (plain text or JSON lines,
 ``--format``). In folders, only files ending in :data:`LINE_SUFFIXES` or ``.parquet`` are shards, hidden files and
-folders are skipped, and so are the output and span-map folders themselves (they may lie inside an input folder).
+folders are skipped, and so are the output and span-map folders themselves where they lie inside an input folder
+or under a pattern's fixed part (an earlier run's results). An output that would replace an input is refused.
 """
 
 from __future__ import annotations
