@@ -505,6 +505,25 @@ def test_a_rerun_skips_finished_shards_redoes_changed_and_partial_ones_and_refus
     assert header["recall_bias"] == 1.0
 
 
+
+def test_the_recall_bias_of_the_models_recipe_is_kept_and_checked_like_the_option(model, tmp_path, capsysbinary):
+    run_folder = tmp_path / "run"
+    run_folder.mkdir()
+    os.link(model, run_folder / "final-model.pt")
+    (run_folder / "recipe.yaml").write_text("tagger:\n  recall_bias: 1.5\n", encoding="utf-8")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Anna Smith moved to Paris.\n", encoding="utf-8")
+    output = tmp_path / "out"
+    run = [str(run_folder), str(tmp_path / "in"), "--output", str(output), "--no-progress"]
+    assert redact_corpus(capsysbinary, *run)[0] == 0
+    assert manifest(output)["options"]["recall_bias"] == 1.5
+    header = json.loads((default_map_dir(output) / "a.txt.map.jsonl").read_text("utf-8").splitlines()[0])
+    assert header["recall_bias"] == 1.5
+    # the recipe changed: the folder's shards were redacted with another bias
+    (run_folder / "recipe.yaml").write_text("tagger:\n  recall_bias: 2\n", encoding="utf-8")
+    code, err = redact_corpus(capsysbinary, *run)
+    assert code == 2 and "recall_bias: 1.5 there, 2.0 now" in err
+
 # ------------------------------------------------------------------------------------------------ command line
 def test_corpus_options_need_output_and_output_takes_no_single_file_options(model, corpus, tmp_path, capsysbinary):
     one = str(corpus / "tickets" / "2024" / "a.txt")

@@ -96,6 +96,12 @@ def redact_corpus(
     announce = announce or (lambda line: logger.info("%s", line))
     # workers and Ray actors may start elsewhere: they get the model's absolute path (the manifest too)
     options = replace(options, model=str(Path(options.model).resolve()))
+    if options.recall_bias is None:
+        # the model's default (its run folder's recipe.yaml) decides the output as much as --recall-bias does: fixed
+        # here, so the manifest holds it and a rerun after the recipe changed is refused, not mixed in
+        from flair_modernbert.inference import run_recall_bias
+
+        options = replace(options, recall_bias=run_recall_bias(options.model))
     started = time.perf_counter()
     output = Path(output)
     maps: Union[Path, bool] = (Path(span_map_dir) if span_map_dir is not None else default_map_dir(output)) \
