@@ -219,10 +219,16 @@ def _redact_corpus(args: argparse.Namespace) -> int:
         unit=args.unit, batch_size=args.batch_size, fmt=args.format, text_field=args.text_field,
         span_maps=not args.no_map, on_error=args.on_error, trust=args.trust_model,
     )
-    run = redact_corpus(args.input, args.output, options, span_map_dir=args.span_maps, engine=args.engine,
-                        workers=args.workers, threads=args.threads, address=args.address,
-                        gpus_per_actor=args.gpus_per_actor, overwrite=args.overwrite, progress=not args.no_progress,
-                        announce=lambda line: _out(line, sys.stderr))
+    try:
+        run = redact_corpus(args.input, args.output, options, span_map_dir=args.span_maps, engine=args.engine,
+                            workers=args.workers, threads=args.threads, address=args.address,
+                            gpus_per_actor=args.gpus_per_actor, overwrite=args.overwrite,
+                            progress=not args.no_progress, announce=lambda line: _out(line, sys.stderr))
+    except ImportError as error:  # --engine ray without Ray: the install hint
+        raise ValueError(str(error)) from None
+    except RuntimeError as error:  # the Ray pipeline stopped; the manifest keeps what finished
+        _out(f"error: {error}", sys.stderr)
+        return 1
     for relative, error in run.failed:
         _out(f"failed: {error}", sys.stderr)
     return 1 if run.failed else 0

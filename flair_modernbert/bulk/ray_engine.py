@@ -1,8 +1,8 @@
 """The Ray engine: a Ray Data pipeline over the shards, an actor pool holding one loaded tagger per actor.
 
 The dataset has one row per shard (its description, plain data); ``map_batches`` hands each row to an actor of
-the pool (``concurrency=actors``), which runs :func:`~flair_modernbert.bulk.shard.redact_shard`, the very function
-of the local engine: the actor reads the shard itself, tags the sentences of many documents per packed forward,
+the pool (``ActorPoolStrategy(size=actors)``), which runs :func:`~flair_modernbert.bulk.shard.redact_shard`, the
+very function of the local engine: the actor reads the shard itself, tags the sentences of many documents per packed forward,
 and writes the shard's output and span map under the same names. Outputs are therefore byte-identical to the
 local engine's and to ``redact`` run file by file. Whole shards (not rows) are the unit of work so that a shard is
 written by one actor, atomically, in input order; split a corpus into many shards to spread it.
@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence
 from flair_modernbert.bulk.local import Done, Failed, load_worker_tagger
 from flair_modernbert.bulk.shard import RedactOptions, ShardError, ShardResult, redact_shard
 from flair_modernbert.bulk.shards import Shard
-from flair_modernbert.experiments.ray_backend import ray_session
+from flair_modernbert.experiments.ray_backend import check_ray_resources, ray_session
 
 logger = logging.getLogger(__name__)
 
@@ -100,19 +100,6 @@ def _actor_class(options: dict[str, Any], threads: int, gpus: float) -> type:
     return RunShardRedactor
 
 
-def _check_resources(ray: Any, embedded: bool, cpus: float, gpus: float) -> None:
-    available = ray.cluster_resources()
-    short = []
-    if gpus and available.get("GPU", 0) < gpus:
-        short.append(f"--gpus-per-actor {gpus:g} but the Ray cluster has {available.get('GPU', 0):g} GPU(s)")
-    if available.get("CPU", 0) < cpus:
-        short.append(f"--threads {cpus:g} (CPUs per actor) but the Ray cluster has {available.get('CPU', 0):g} CPU(s)")
-    if short and embedded:
-        raise ValueError("; ".join(short) + " (the Ray instance started on this machine)")
-    if short:
-        logger.warning("%s now: the actors wait until such nodes join (autoscaler)", "; ".join(short))
-
-
 def run_on_ray(
     shards: Sequence[Shard],
     options: RedactOptions,
@@ -159,7 +146,14 @@ def run_on_ray(
     for shard in shards:  # the counts of an interrupted run: no actor of this run has started yet
         _attempts_marker(shard).unlink(missing_ok=True)
     with ray_session(ray, address):
-        _check_resources(ray, address is None, cpus_per_actor, gpus_per_actor)
+        check_ray_resources(ray, address is None, cpus_per_actor, gpus_per_actor,
+                            lambda line: logger.warning("%s", line), cpus_option="--threads",
+                            gpus_option="--gpus-per-actor", waiting="the actors wait")
+        pool = min(actors, len(shards))
+        total = ray.cluster_resources().get("CPU", 0)
+        if address is None and pool * cpus_per_actor > total:
+            raise ValueError(f"--workers {pool} × --threads {cpus_per_actor} = {pool * cpus_per_actor:g} CPUs, but the "
+                             f"Ray instance on this machine has {total:g}; lower --workers or --threads")
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
@@ -169,7 +163,7 @@ def run_on_ray(
         redacted = dataset.map_batches(
             _actor_class(options.to_json(), cpus_per_actor, gpus_per_actor),
             batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=min(actors, len(shards))),
+            compute=ray.data.ActorPoolStrategy(size=pool),
             num_cpus=cpus_per_actor,
             num_gpus=gpus_per_actor,
         )

@@ -17,7 +17,6 @@ import logging
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 from flair_modernbert.bulk.formats import AtomicFile, open_shard

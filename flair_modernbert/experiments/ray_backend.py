@@ -45,7 +45,7 @@ from flair_modernbert.training.results import RunResult, RunResults
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FORWARDED_ENV", "run_on_ray", "ray_runtime_env", "ray_session"]
+__all__ = ["FORWARDED_ENV", "check_ray_resources", "run_on_ray", "ray_runtime_env", "ray_session"]
 
 #: environment variables a task gets from the driver when they are set there
 FORWARDED_ENV = (
@@ -116,19 +116,27 @@ def _train(spec: RunSpec, threads: int) -> dict[str, Any]:
     return {"results": run.results.to_json(), "host": socket.gethostname()}
 
 
-def _check_resources(ray: Any, embedded: bool, cpus: float, gpus: float, announce: Announce) -> None:
+def check_ray_resources(ray: Any, embedded: bool, cpus: float, gpus: float, announce: Announce,
+                        cpus_option: str = "--cpus-per-run", gpus_option: str = "--gpus-per-run",
+                        waiting: str = "the runs wait") -> None:
+    """Whether the connected Ray cluster has the CPUs and GPUs one task (or actor) asks for.
+
+    Raises:
+        ValueError: it has not and it is the instance started on this machine (nothing will join it); the options
+            are named. On a cluster, ``announce`` gets a warning instead (an autoscaler may add nodes).
+    """
     available = ray.cluster_resources()
     short = []
     if gpus and available.get("GPU", 0) < gpus:
-        short.append(f"--gpus-per-run {gpus:g} but the Ray cluster has {available.get('GPU', 0):g} GPU(s)")
+        short.append(f"{gpus_option} {gpus:g} but the Ray cluster has {available.get('GPU', 0):g} GPU(s)")
     if available.get("CPU", 0) < cpus:
-        short.append(f"--cpus-per-run {cpus:g} but the Ray cluster has {available.get('CPU', 0):g} CPU(s)")
+        short.append(f"{cpus_option} {cpus:g} but the Ray cluster has {available.get('CPU', 0):g} CPU(s)")
     if not short:
         return
     if embedded:
         raise ValueError("; ".join(short) + " (the Ray instance started on this machine); lower the option or "
                          "pass --address of a cluster that has them")
-    announce("warning: " + "; ".join(short) + " now: the runs wait until such nodes join (autoscaler)")
+    announce("warning: " + "; ".join(short) + f" now: {waiting} until such nodes join (autoscaler)")
 
 
 def _outcome(spec: RunSpec, data: dict[str, Any]) -> RunResult:
@@ -182,7 +190,7 @@ def _run(ray: Any, specs: Sequence[RunSpec], address: Optional[str], cpus: float
          announce: Announce) -> Iterator[tuple[RunSpec, RunOutcome]]:
     embedded = address is None
     with ray_session(ray, address):
-        _check_resources(ray, embedded, cpus, gpus, announce)
+        check_ray_resources(ray, embedded, cpus, gpus, announce)
         where = "a Ray instance on this machine" if embedded else f"the Ray cluster at {address}"
         total = ray.cluster_resources()
         announce(f"{len(specs)} runs as Ray tasks on {where} ({cpus:g} CPU, {gpus:g} GPU each; "
