@@ -16,14 +16,14 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Iterable, Optional, Sequence, Union
 
 from flair_modernbert.export.spec import ExportSpec, UnsupportedModelError, export_spec
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["export_tagger", "check_export_options", "parse_quantize", "export_spec", "ExportSpec",
-           "UnsupportedModelError", "QUANTIZATIONS", "DTYPES", "EXPORTERS"]
+__all__ = ["export_tagger", "check_export_options", "check_vocab_options", "parse_quantize", "export_spec",
+           "ExportSpec", "UnsupportedModelError", "QUANTIZATIONS", "DTYPES", "EXPORTERS"]
 
 #: ``--quantize`` values, in the order their files are written.
 QUANTIZATIONS = ("fp16", "int8", "q4")
@@ -109,6 +109,9 @@ def export_tagger(
     trust: bool = False,
     check: bool = True,
     link_node_modules: bool = True,
+    vocab: Union[None, str, os.PathLike] = None,
+    vocab_overrides: Sequence[str] = (),
+    vocab_min_agreement: float = 0.995,
 ) -> "ExportResult":  # noqa: F821
     """Export a trained tagger to a folder that Transformers.js loads, with the JavaScript decoder.
 
@@ -133,6 +136,12 @@ def export_tagger(
             with Python's (fails on any difference, or when Transformers.js cannot read the tokenizer).
         link_node_modules: link the installed JavaScript module's ``node_modules`` into ``out`` when present,
             so ``node OUT/predict.mjs`` runs without ``npm ci``.
+        vocab: a corpus (a recipe: its train split; a column file; span documents; JSON lines with ``"text"``;
+            plain text, one document a line; ``KIND:PATH`` to say which): export a trimmed vocabulary, keeping the
+            embedding rows of the tokens the corpus uses plus what spells any text (see
+            :mod:`~flair_modernbert.export.vocab`), after checking the trimmed graph tags the corpus as the tagger does.
+        vocab_overrides: ``KEY=VALUE`` overrides of a ``vocab`` recipe.
+        vocab_min_agreement: the least share of the corpus's words the trimmed graph must tag as the tagger does.
 
     Returns:
         An :class:`~flair_modernbert.export.folder.ExportResult` (files, sizes, check results).
@@ -140,13 +149,19 @@ def export_tagger(
     Raises:
         UnsupportedModelError: the model cannot be exported (every reason listed).
         FileExistsError: ``out`` is not empty and ``overwrite`` is not set.
-        ValueError: an invalid option.
+        ValueError: an invalid option, a ``vocab`` corpus without words, or a trimmed export below
+            ``vocab_min_agreement``.
+        FileNotFoundError: no model, or no ``vocab`` file.
     """
     from flair_modernbert.export.folder import check_output_dir, write_folder
 
     check_export_options(quantize, opset, exporter, check)
     quantize = parse_quantize(quantize)
     check_output_dir(Path(out), overwrite)
+    if vocab is not None:
+        check_vocab_options(vocab, vocab_overrides, vocab_min_agreement)
+    elif vocab_overrides:
+        raise ValueError("--vocab-set needs --vocab RECIPE")
     if exporter == "dynamo" and opset is None:
         opset = 18
     if isinstance(model, (str, os.PathLike)):
@@ -157,5 +172,32 @@ def export_tagger(
         tagger = model
     spec = export_spec(tagger)
     tagger.eval()
-    return write_folder(tagger, spec, out, quantize=quantize, opset=opset, exporter=exporter, overwrite=overwrite,
-                        check=check, link_node_modules=link_node_modules)
+    options = dict(quantize=quantize, opset=opset, exporter=exporter, overwrite=overwrite, check=check,
+                   link_node_modules=link_node_modules)
+    if vocab is None:
+        return write_folder(tagger, spec, out, **options)
+    from flair_modernbert.export.vocab import VocabularyCheck, read_vocab_corpus, trim_vocabulary, trimmed
+
+    sentences, kind = read_vocab_corpus(vocab, vocab_overrides)
+    trim = trim_vocabulary(tagger, sentences, corpus=str(vocab), corpus_kind=kind)
+    vocabulary = VocabularyCheck.prepare(tagger, spec, trim, sentences, vocab_min_agreement)  # untrimmed tags first
+    with trimmed(tagger, trim):
+        return write_folder(tagger, export_spec(tagger), out, vocabulary=vocabulary, **options)
+
+
+def check_vocab_options(vocab: Union[str, os.PathLike], overrides: Sequence[str] = (),
+                        min_agreement: float = 0.995) -> None:
+    """Refuse ``--vocab`` arguments that cannot work, before a model is loaded.
+
+    Raises:
+        ValueError: a ``--vocab-min-agreement`` outside [0, 1], or an unknown ``KIND:`` prefix.
+        FileNotFoundError: no ``--vocab`` file.
+    """
+    from flair_modernbert.export.vocab import vocab_source
+
+    if not 0.0 <= min_agreement <= 1.0:
+        raise ValueError(f"--vocab-min-agreement {min_agreement}: give a share of words between 0 and 1 (e.g. 0.995)")
+    kind, path = vocab_source(vocab)
+    is_recipe = kind == "recipe" or (kind is None and path.suffix.lower() in (".yaml", ".yml"))
+    if overrides and not is_recipe:
+        raise ValueError(f"--vocab-set applies to a recipe, but --vocab is {vocab}")

@@ -65,6 +65,7 @@ class ExportResult:
         max_abs_diff: largest difference between Flair's and the fp32 graph's emission scores on check sentences.
         quantized_diffs: the same for each quantized graph written, by ``--quantize`` name (``fp16``, ``int8``, ``q4``).
         node_modules: where ``node_modules`` points (a link into the installed package), if linked.
+        vocabulary: with a trimmed vocabulary (``--vocab``): what was kept and the tag agreement (as in ``crf.json``).
     """
 
     folder: Path
@@ -72,11 +73,20 @@ class ExportResult:
     max_abs_diff: Optional[float] = None
     quantized_diffs: dict[str, float] = field(default_factory=dict)
     node_modules: Optional[Path] = None
+    vocabulary: Optional[dict[str, Any]] = None
 
     @property
     def max_abs_diff_int8(self) -> Optional[float]:
         """The int8 graph's largest difference from Flair's emission scores, when one was written and checked."""
         return self.quantized_diffs.get("int8")
+
+    def vocabulary_summary(self) -> str:
+        """Lines about a trimmed vocabulary (rows kept, file sizes with and without it, tag agreement); "" without."""
+        if self.vocabulary is None:
+            return ""
+        from flair_modernbert.export.vocab import summary_lines
+
+        return "\n".join(summary_lines(self.vocabulary, self.files))
 
     def summary(self) -> str:
         """Lines for the command line."""
@@ -245,7 +255,7 @@ def _write_tokenizer(tagger: Any, folder: Path, check_node: bool = True) -> None
         )
 
 
-def _readme(spec: ExportSpec, quantized: Sequence[str]) -> str:
+def _readme(spec: ExportSpec, quantized: Sequence[str], vocabulary: Optional[dict[str, Any]] = None) -> str:
     from flair_modernbert.export import DTYPES
 
     dtype = DTYPES[quantized[0]][0] if quantized else None
@@ -275,6 +285,21 @@ const {{ text, spans }} = await tagger.redact("Jane Doe moved to Berlin .", {{ t
 ```
 
 JAVASCRIPT.md describes the module's options, long texts and the browser setup.
+""" + _vocabulary_readme(vocabulary)
+
+
+def _vocabulary_readme(vocabulary: Optional[dict[str, Any]]) -> str:
+    if vocabulary is None:
+        return ""
+    corpus = Path(vocabulary["corpus"].partition(":")[2] or vocabulary["corpus"]).name  # no paths of this machine
+    return f"""
+## Trimmed vocabulary
+
+The embedding matrix keeps {vocabulary["rows_kept"]} of {vocabulary["rows_total"]} rows: the {vocabulary["seen"]} tokens
+of the corpus `{corpus}` ({vocabulary["corpus_kind"]}, {vocabulary["words"]} words) and every token the
+{vocabulary["model"]} tokenizer needs to spell any text in smaller pieces. On that corpus the fp32 graph tags
+{vocabulary["agreeing"]} of {vocabulary["words"]} words ({vocabulary["agreement"]:.2%}) as the untrimmed tagger does; words
+it never saw are split into smaller pieces than the untrimmed tokenizer would use, so their tags may differ.
 """
 
 
@@ -300,6 +325,7 @@ def write_folder(
     overwrite: bool = False,
     check: bool = True,
     link_node_modules: bool = True,
+    vocabulary: Optional["VocabularyCheck"] = None,  # noqa: F821
 ) -> ExportResult:
     """Write the export folder for a loaded tagger whose :class:`ExportSpec` has been read.
 
@@ -315,6 +341,10 @@ def write_folder(
         check: compare the graph's emission scores with Flair's on a few sentences, and (where Node and the
             JavaScript module's node_modules are installed) Transformers.js' ids of sample words with Python's.
         link_node_modules: link ``node_modules`` of the installed JavaScript module into the folder, when there is one.
+        vocabulary: for a tagger whose vocabulary was trimmed (:func:`~flair_modernbert.export.vocab.trimmed`):
+            the check of the fp32 graph's tags against the untrimmed tagger's on the corpus, run once the graph
+            is written (refused below its threshold: nothing is kept); its record goes to ``crf.json``
+            (``vocabulary``) and the README.
 
     Returns:
         The :class:`ExportResult`.
@@ -334,17 +364,22 @@ def write_folder(
         _write_tokenizer(tagger, work, check_node=check)
         _write_json(work / "config.json", _model_config(tagger, spec))
         model = export_onnx(tagger, spec, work / "onnx" / "model.onnx", opset=opset, dynamo=exporter == "dynamo")
+        if vocabulary is not None:  # refused below its threshold before the quantized copies are made
+            result.vocabulary = vocabulary.run(tagger, spec, model)
         files = {"fp32": "onnx/model.onnx"}
         for name in quantize:
             dtype, file = DTYPES[name]
             write_quantized(name, model, work / file)
             files[dtype] = file
         _, bias = folded_head(tagger, spec)  # what a word without subtokens gets (zero vectors through the head)
-        _write_json(work / "crf.json", decoder_config(tagger, spec, bias.detach().cpu(), files, exporter))
+        decoder = decoder_config(tagger, spec, bias.detach().cpu(), files, exporter)
+        if result.vocabulary is not None:
+            decoder["vocabulary"] = result.vocabulary
+        _write_json(work / "crf.json", decoder)
         for name in JS_FILES:
             shutil.copyfile(JS_DIR / name, work / name)
         shutil.copyfile(RULES_PATH, work / "rules.json")  # the one definition the JavaScript module reads
-        (work / "README.md").write_text(_readme(spec, quantize), encoding="utf-8")
+        (work / "README.md").write_text(_readme(spec, quantize, result.vocabulary), encoding="utf-8")
         shutil.copyfile(JS_DIR / "README.md", work / "JAVASCRIPT.md")
         if check:
             result.max_abs_diff = check_export(tagger, spec, model)
