@@ -335,12 +335,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     from flair_modernbert.export import check_export_options
 
     check_export_options(args.quantize, args.opset, args.exporter, not args.no_check)  # before torch and the model are loaded
+    if args.vocab is not None:
+        from flair_modernbert.export import check_vocab_options
+
+        check_vocab_options(args.vocab, args.vocab_set or (), args.vocab_min_agreement)
+    elif args.vocab_set:
+        raise ValueError("--vocab-set needs --vocab RECIPE")
     from flair_modernbert.export import export_tagger
 
     result = export_tagger(args.model, args.out, quantize=args.quantize, opset=args.opset, exporter=args.exporter,
                            overwrite=args.overwrite, trust=args.trust_model, check=not args.no_check,
-                           link_node_modules=not args.no_node_modules)
+                           link_node_modules=not args.no_node_modules, vocab=args.vocab,
+                           vocab_overrides=args.vocab_set or (), vocab_min_agreement=args.vocab_min_agreement)
     _out(result.summary())
+    if result.vocabulary is not None:
+        _out(result.vocabulary_summary(), sys.stderr)
     return 0
 
 
@@ -638,6 +647,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip comparing the graph's emission scores with Flair's on a few sentences")
     p.add_argument("--no-node-modules", action="store_true",
                    help="do not link the installed JavaScript module's node_modules into the folder (then run npm ci there)")
+    p.add_argument("--vocab", default=None, metavar="FILE|RECIPE",
+                   help="trim the vocabulary to the tokens of this corpus plus what spells any text (bytes, characters, "
+                        "continuations, special tokens): a recipe (its train split), a column file, span documents, "
+                        "JSON lines with \"text\", or plain text (a document a line); KIND:FILE (recipe, column, spans, "
+                        "jsonl, text) to say which. Refused when the trimmed export tags the corpus differently")
+    p.add_argument("--vocab-set", action="append", metavar="KEY=VALUE",
+                   help="override a value of the --vocab recipe (e.g. corpus.path=...); repeatable")
+    p.add_argument("--vocab-min-agreement", type=float, default=0.995, metavar="SHARE",
+                   help="least share of the --vocab corpus's words the trimmed export must tag as the tagger does "
+                        "(default 0.995)")
     _trust_option(p)
     p.set_defaults(func=cmd_export)
 
