@@ -155,7 +155,8 @@ def test_wordpiece_trim_keeps_characters_and_continuations(tiny_bert_dir, make_r
     corpus.write_text("".join(json.dumps({"text": t, "id": i}) + "\n" for i, t in enumerate(
         ["John Smith moved to Berlin.", "The man said hi in Berlin, and John was there."])), encoding="utf-8")
     full = export_tagger(tagger, tmp_path / "full", link_node_modules=False)
-    trim = export_tagger(tagger, tmp_path / "trimmed", vocab=corpus, link_node_modules=False)
+    trim = export_tagger(tagger, tmp_path / "trimmed", vocab=corpus, link_node_modules=False, quantize="fp16")
+    assert (trim.folder / "onnx" / "model_fp16.onnx").is_file() and trim.quantized_diffs["fp16"] <= 1e-2
     record = trim.vocabulary
     assert record["corpus_kind"] == "spans"  # {"text"} lines are span documents without spans
     assert record["model"] == "WordPiece" and record["agreement"] == 1.0
