@@ -19,8 +19,8 @@ from flair_modernbert.export.vocab import (
     trim_vocabulary,
     trimmed,
 )
+from test_export import sample_sentences
 
-SAMPLE = Path(__file__).parent.parent / "flair_modernbert" / "data" / "wnut17_sample" / "test.conll"
 RECIPE = Path(__file__).parent.parent / "recipes" / "quickstart.yaml"
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -28,17 +28,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 #: words the small corpus below never uses: long rare words, accents, CJK, emoji, a URL, digits
 UNSEEN = ["Supercalifragilistic", "Zoë", "Köln", "東京タワー", "👍🏽", "www.example.com/a?b=1", "O'Neil",
           "20191231", "xylophone", "Quixotic"]
-
-
-def sample_sentences(limit: int) -> list[list[str]]:
-    sentences, words = [], []
-    for line in SAMPLE.read_text(encoding="utf-8").splitlines() + [""]:
-        if line.strip():
-            words.append(line.split("\t")[0])
-        elif words:
-            sentences.append(words)
-            words = []
-    return sentences[:limit]
 
 
 @pytest.fixture(scope="module")
