@@ -1,7 +1,7 @@
 """The ``flair-modernbert`` console script: a thin layer over library functions.
 
-Subcommands: ``train``, ``distill``, ``evaluate``, ``predict``, ``redact``, ``restore``, ``serve``, ``export``, ``augment``, ``ablate``, ``bench``, ``leaks``. Each calls a
-function a user can also call from Python. Nothing heavy (torch, flair, transformers) is imported before a
+Subcommands: ``train``, ``distill``, ``evaluate``, ``predict``, ``redact`` (one input, or a corpus with ``--output``),
+``restore``, ``serve``, ``export``, ``augment``, ``ablate``, ``bench``, ``leaks``, ``synth``. Each calls a function a user can also call from Python. Nothing heavy (torch, flair, transformers) is imported before a
 command runs, so ``--help`` and option errors are immediate.
 """
 
