@@ -1,8 +1,9 @@
 """The ``flair-modernbert`` console script: a thin layer over library functions.
 
 Subcommands: ``train``, ``distill``, ``evaluate``, ``predict``, ``redact`` (one input, or a corpus with ``--output``),
-``restore``, ``serve``, ``export``, ``augment``, ``ablate``, ``bench``, ``leaks``, ``synth``. Each calls a function a user can also call from Python. Nothing heavy (torch, flair, transformers) is imported before a
-command runs, so ``--help`` and option errors are immediate.
+``restore``, ``serve``, ``export``, ``augment``, ``ablate``, ``bench``, ``leaks``, ``synth``. Each calls a function a
+user can also call from Python. Nothing heavy (torch, flair, transformers) is imported before a command runs, so
+``--help`` and option errors are immediate.
 """
 
 from __future__ import annotations
