@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Optional, Sequence, TextIO
 
@@ -185,26 +184,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-class _AtomicFile:
-    """A text file written to a temporary name and renamed into place only when complete."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                                  suffix=".tmp", delete=False)
-
-    def write_json(self, record: Any) -> None:
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-    def finish(self, ok: bool) -> None:
-        self.handle.close()
-        if ok:
-            os.replace(self.handle.name, self.path)
-        else:
-            os.unlink(self.handle.name)
-
-
 def _redact_corpus(args: argparse.Namespace) -> int:
     from flair_modernbert.bulk import RedactOptions, redact_corpus
 
@@ -257,7 +236,13 @@ def cmd_redact(args: argparse.Namespace) -> int:
         raise FileExistsError(f"--span-map {span_map} exists (it may be the only way to reverse earlier "
                               "redactions); choose another file or pass --force to replace it")
     redactor = StreamRedactor(placeholder, span_map=span_map is not None, join_partial=not args.no_join_partial)
-    out = _AtomicFile(span_map) if span_map is not None else None
+    out = None
+    if span_map is not None:
+        from flair_modernbert.bulk.formats import AtomicFile
+
+        # the map's folder is the user's (not a span-map folder): created with the usual mode, only the file is private
+        span_map.parent.mkdir(parents=True, exist_ok=True)
+        out = AtomicFile(span_map, private=True)
 
     def ready(tagger: Any, types: Any) -> None:
         if out is not None:
@@ -274,10 +259,10 @@ def cmd_redact(args: argparse.Namespace) -> int:
         _tag(args, write, default_types="all", ready=ready)
     except BaseException:
         if out is not None:
-            out.finish(ok=False)
+            out.discard()
         raise
     if out is not None:
-        out.finish(ok=True)
+        out.commit()
     return 0
 
 

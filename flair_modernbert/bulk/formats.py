@@ -10,6 +10,7 @@ A writer takes, in input order, the redacted line of each document and the raw i
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -44,6 +45,10 @@ class AtomicFile:
         self.temporary = Path(name)
         self.private = private
         self.handle: BinaryIO = os.fdopen(handle, "wb")
+
+    def write_json(self, record: Any) -> None:
+        """One JSON line (UTF-8, not ASCII-escaped): a span map's record."""
+        self.handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
 
     def commit(self) -> None:
         """Flush, set the mode and move the file into place (atomic on one file system)."""

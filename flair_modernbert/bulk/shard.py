@@ -12,7 +12,6 @@ process dies leaves no output; its temporary files are deleted on the next attem
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -150,7 +149,7 @@ def redact_shard(tagger: Any, shard: Shard, options: RedactOptions,
         redactor = StreamRedactor(options.placeholder, span_map=span_map is not None,
                                   join_partial=options.join_partial)
         if span_map is not None:
-            _write_json(span_map, redactor.header(tagger, types, options.recall_bias))
+            span_map.write_json(redactor.header(tagger, types, options.recall_bias))
         for item in stream_documents(tagger, reader.items(), shard.relative, options.fmt, types, options.batch_size,
                                      options.unit, recall_bias=options.recall_bias, text_field=options.text_field):
             result.lines += 1
@@ -168,7 +167,7 @@ def redact_shard(tagger: Any, shard: Shard, options: RedactOptions,
             reader.write(line)
             if span_map is not None:
                 for record in records:
-                    _write_json(span_map, record)
+                    span_map.write_json(record)
         reader.close()
         reader = None
         if span_map is not None:
@@ -192,6 +191,3 @@ def redact_shard(tagger: Any, shard: Shard, options: RedactOptions,
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
-
-def _write_json(file: AtomicFile, record: Any) -> None:
-    file.handle.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
