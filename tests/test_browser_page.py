@@ -1,11 +1,13 @@
 """The browser page (examples/browser) in headless Chromium: Redact -> Copy -> paste the LLM's answer -> Restore,
 tagging in a Web Worker (the page answers input while a long text is tagged, with progress), WebGPU with its
-fallback to WASM, and the model files kept by the browser between visits.
+fallback to WASM, the model files kept by the browser between visits, and the choice of model (several exports x
+their dtypes, with download sizes shown before anything is loaded).
 
-The page is served by examples/browser/serve.py on 127.0.0.1 with a tiny exported tagger, and driven by
+The page is served by examples/browser/serve.py on 127.0.0.1 with tiny exported taggers, and driven by
 ``flair_modernbert/export/js/test/browser.mjs`` (puppeteer-core), which logs every request the page and its worker
-make. The span map must stay in the page: no request after the model has loaded, nothing stored but the model's
-and vendor files in Cache Storage, nothing in the URL.
+make (the choice of model by CHOOSE_DRIVER below: without a model named in its address, the page loads nothing until
+one is chosen). The span map must stay in the page: no request after the model has loaded, nothing stored but the
+model's and vendor files in Cache Storage, nothing in the URL.
 Needs Node 20, the JavaScript module's node_modules (``npm ci`` in flair_modernbert/export/js) and Chromium;
 without them these tests are skipped, unless FLAIR_MODERNBERT_REQUIRE_JS=1 (set by .ci/run) makes that a failure.
 """
@@ -20,10 +22,11 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Optional
-from urllib.parse import unquote, urlsplit
+from typing import Any, Iterator, Optional, Sequence, Union
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -79,11 +82,18 @@ def serve_module() -> Any:
     return serve
 
 
-def served_file(export: Path, path: str) -> Optional[Path]:
-    """The file serve.py answers ``path`` with under /model/ or /vendor/ (None for other paths)."""
-    modules = serve_module().find_node_modules(export)
-    routes = (("/model/", export), ("/vendor/transformers/", modules / "@huggingface" / "transformers" / "dist"),
-              ("/vendor/ort/", modules / "onnxruntime-web" / "dist"))
+Exports = Union[Path, Sequence[Path]]
+
+
+def served_file(exports: Exports, path: str) -> Optional[Path]:
+    """The file serve.py answers ``path`` with under an export's path (/model/, /models/NAME/) or /vendor/ (None
+    for other paths)."""
+    serve = serve_module()
+    exports = [exports] if isinstance(exports, Path) else list(exports)
+    modules = serve.find_node_modules(exports[0])
+    routes = [(served.path, served.folder) for served in serve.served_exports(exports)]
+    routes += [("/vendor/transformers/", modules / "@huggingface" / "transformers" / "dist"),
+               ("/vendor/ort/", modules / "onnxruntime-web" / "dist")]
     for prefix, folder in routes:
         if path.startswith(prefix):
             return folder / path[len(prefix):]
@@ -91,11 +101,11 @@ def served_file(export: Path, path: str) -> Optional[Path]:
 
 
 @contextmanager
-def serving(export: Path) -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
-    """examples/browser/serve.py on 127.0.0.1 (a free port); yields its URL and the log of what it was asked:
-    (method, path, status) per request."""
+def serving(export: Path, more: Sequence[Path] = ()) -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
+    """examples/browser/serve.py on 127.0.0.1 (a free port) with ``export`` at /model/ and ``more`` at
+    /models/NAME/; yields its URL and the log of what it was asked: (method, path, status) per request."""
     serve = serve_module()
-    server = serve.make_server(export, port=0)
+    server = serve.make_server(export, port=0, more=more)
     assert server.server_address[0] == "127.0.0.1"
     log: list[tuple[str, str, str]] = []
     routed = getattr(server.RequestHandlerClass, "func", server.RequestHandlerClass)
@@ -124,7 +134,8 @@ def drive(node: str, url: str, text: str, folder: Path, check: str = "round-trip
     return json.loads(run.stdout.decode().strip().splitlines()[-1])
 
 
-def assert_nothing_leaves(page: dict[str, Any], url: str, server_log: list, secrets: list[str], export: Path) -> None:
+def assert_nothing_leaves(page: dict[str, Any], url: str, server_log: list, secrets: list[str],
+                          export: Exports) -> None:
     """Every request went to the page's own origin and was a plain GET of a file; none after the model had loaded
     (or only static files); no URL, header or body holds a secret; nothing stored but files the server serves under
     /model/ and /vendor/ (Transformers.js' Cache Storage: byte for byte those files), the URL unchanged."""
@@ -141,7 +152,7 @@ def assert_nothing_leaves(page: dict[str, Any], url: str, server_log: list, secr
         for secret in secrets:
             assert secret not in seen, (secret, request)
     after = [request for request in page["requests"] if request["afterLoad"]]
-    static = ("/model/", "/vendor/", "/style.css", "/app.mjs")
+    static = ("/model/", "/models/", "/vendor/", "/style.css", "/app.mjs", "/choice.mjs")
     assert all(urlsplit(r["url"]).path.startswith(static) for r in after), after
     assert page["websockets"] == []
     # the server's side: GETs only (a worker's requests included), of files that exist, nothing in the paths
@@ -171,6 +182,7 @@ def test_redact_copy_paste_restore_round_trip_keeps_the_map_in_the_page(browser_
     text = (f"We met John Smith in Paris . Please call John Smith today .\n"
             f"My name is Anna . I live in Berlin . Mail {email} or pay with {card} .")
     with serving(folder) as (url, server_log):
+        url += "?dtype=fp32"  # names the model: the page loads it at once
         page = drive(browser_node, url, text, tmp_path)
 
     # the type checkboxes: the model's types and the pattern types, all on
@@ -208,6 +220,7 @@ def test_browser_example_redacts_in_headless_chromium(browser_node, random_expor
     tagger, folder = random_export
     text = "Jane Doe moved from Paris to Berlin in 2019 . She met @jdoe at Google !\nZoë Ðoe 👩‍👩‍👧 said: Köln ?"
     with serving(folder) as (url, server_log):
+        url += "?dtype=fp32"
         page = drive(browser_node, url, text, tmp_path)
     (document,) = tag_documents(tagger, [Document(text)], types=resolve_types(tagger, None, default="all"))
     redacted, span_map = redact(document)
@@ -242,6 +255,7 @@ def test_page_answers_input_while_the_worker_tags_a_long_text(browser_node, rand
     tagger, folder = random_export
     text = long_text(1500)
     with serving(folder) as (url, server_log):
+        url += "?dtype=fp32"
         page = drive(browser_node, url, text, tmp_path, check="long")
 
     assert page["control"]["delay"] >= 300, page["control"]  # the probe sees a blocked main thread
@@ -325,7 +339,7 @@ PREDICT_TEXTS = [
 
 @pytest.fixture(scope="module")
 def visits(browser_node, random_export, tmp_path_factory) -> dict[str, Any]:
-    """Three visits of ``?device=webgpu`` in one browser profile, each with the server's log of its requests:
+    """Three visits of ``?device=webgpu&dtype=fp32`` in one browser profile, each with the server's log of its requests:
     ``webgpu`` (Chromium started with --enable-unsafe-webgpu: a WebGPU adapter, SwiftShader's where there is no
     GPU), ``fallback`` (started without it: no adapter; the model files come from the first visit), ``changed``
     (after model.onnx was written again: its ETag changed)."""
@@ -334,7 +348,7 @@ def visits(browser_node, random_export, tmp_path_factory) -> dict[str, Any]:
     payload = json.dumps({"texts": PREDICT_TEXTS, "options": {}})
     found: dict[str, Any] = {}
     with serving(folder) as (url, server_log):
-        page_url = url + "?device=webgpu"
+        page_url = url + "?device=webgpu&dtype=fp32"
         plan = (("webgpu", "predict", True), ("fallback", "predict", False), ("changed", "load", False))
         for name, check, webgpu in plan:
             if name == "changed":
@@ -420,3 +434,316 @@ def test_model_files_are_kept_by_the_browser_between_visits(visits, random_expor
     assert ("GET", onnx, "200") in changed["log"], changed["log"]
     assert changed["page"]["about"]["device"] == "wasm" and changed["page"]["problems"] == []
     assert_nothing_leaves(changed["page"], changed["url"], changed["log"], PREDICT_TEXTS, folder)
+
+
+# ------------------------------------------------------------------------------------------------ choice of model
+#: The files the page fetches from an export whatever the dtype (tagger.mjs and the modules it imports, the decoder
+#: and rules, the tokenizer, the model config), besides the dtype's ONNX file.
+PAGE_EXPORT_FILES = {"tagger.mjs", "decode.mjs", "pyjson.mjs", "redaction.mjs", "segmentation.mjs", "sequences.mjs",
+                     "crf.json", "rules.json", "tokenizer_config.json", "tokenizer.json", "config.json"}
+RUNTIME_FILES = {"/vendor/transformers/transformers.js", "/vendor/ort/ort-wasm-simd-threaded.asyncify.mjs",
+                 "/vendor/ort/ort-wasm-simd-threaded.asyncify.wasm"}
+
+
+@pytest.fixture(scope="module")
+def student_export(random_export, tmp_path_factory):
+    """random_export's tagger (4 layers) as a 2-layer student, exported with a vocabulary trimmed to PREDICT_TEXTS'
+    words and an int8 copy (dtype q8)."""
+    from flair_modernbert.distillation import make_student
+
+    teacher, _ = random_export
+    student = make_student(teacher, 2).eval()
+    base = tmp_path_factory.mktemp("student-export")
+    corpus = base / "corpus.txt"
+    corpus.write_text("\n".join(PREDICT_TEXTS) + "\n", encoding="utf-8")
+    export_tagger(student, base / "student", quantize="int8", vocab=corpus)
+    return student, base / "student"
+
+
+def get(url: str) -> tuple[bytes, dict[str, str]]:
+    """A GET's body and headers."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read(), dict(response.headers)
+
+
+def test_the_listing_names_each_export_with_its_layers_vocabulary_and_download_sizes(random_export, student_export):
+    """/models.json lists the exports in the order served (the first at /model/, the others at /models/NAME/): name,
+    encoder layers, vocabulary (trimmed: rows kept of the original's), and per model file the bytes the page downloads
+    to load it: the ONNX file plus tagger.mjs and its modules, crf.json, rules.json, tokenizer and config, each file's
+    size and ETag as the server sends it; the runtime (Transformers.js, ONNX Runtime's WASM) once."""
+    teacher, folder = random_export
+    student, student_folder = student_export
+    with serving(folder, more=[student_folder]) as (url, server_log):
+        body, headers = get(url + "models.json")
+        listing = json.loads(body)
+        assert headers["Content-Type"] == "application/json"
+        served = {}
+        for record in [*listing["runtime"]["files"],
+                       *(file for model in listing["models"] for entry in model["dtypes"].values()
+                         for file in entry["files"])]:
+            content, file_headers = served.get(record["url"]) or get(url + record["url"].lstrip("/"))
+            served[record["url"]] = content, file_headers
+            assert (len(content), file_headers["ETag"]) == (record["bytes"], record["etag"]), record
+
+    assert (listing["format"], listing["version"]) == ("flair-modernbert-page-models", 1)
+    teacher_model, student_model = listing["models"]
+    vocab = teacher.embeddings.model.get_input_embeddings().weight.shape[0]
+    assert {key: teacher_model[key] for key in ("name", "path", "layers", "vocab_size", "vocabulary", "missing")} == {
+        "name": "export", "path": "/model/", "layers": 4, "vocab_size": vocab, "vocabulary": None, "missing": []}
+    trimmed = json.loads((student_folder / "crf.json").read_text(encoding="utf-8"))["vocabulary"]
+    assert {key: student_model[key] for key in ("name", "path", "layers", "missing")} == {
+        "name": "student", "path": "/models/student/", "layers": 2, "missing": []}
+    assert student_model["vocab_size"] == trimmed["rows_kept"] < vocab
+    assert student_model["vocabulary"]["rows_total"] == vocab
+    assert student_model["types"] == teacher_model["types"] == ["person", "location", "group", "product",
+                                                                "corporation", "creative-work"]
+    assert list(teacher_model["dtypes"]) == ["fp32"] and list(student_model["dtypes"]) == ["fp32", "q8"]
+    onnx = {"fp32": "onnx/model.onnx", "q8": "onnx/model_quantized.onnx"}
+    for model, export in ((teacher_model, folder), (student_model, student_folder)):
+        for dtype, entry in model["dtypes"].items():
+            names = [file["url"].removeprefix(model["path"]) for file in entry["files"]]
+            assert entry["file"] == onnx[dtype] and sorted(names) == sorted(PAGE_EXPORT_FILES | {onnx[dtype]})
+            assert entry["bytes"] == sum((export / name).stat().st_size for name in names)
+            # what Transformers.js keeps in Cache Storage (checked against the browser's in the test below)
+            assert {name for name, file in zip(names, entry["files"]) if file["cache_storage"]} == {
+                "tokenizer_config.json", "tokenizer.json", "config.json", onnx[dtype]}
+    assert student_model["dtypes"]["q8"]["bytes"] < student_model["dtypes"]["fp32"]["bytes"] < \
+        teacher_model["dtypes"]["fp32"]["bytes"]
+    runtime = listing["runtime"]
+    assert {file["url"] for file in runtime["files"]} == RUNTIME_FILES
+    assert runtime["bytes"] == sum(file["bytes"] for file in runtime["files"]) > 10 * 2**20  # mostly the WASM binary
+
+
+def test_serve_names_the_exports_and_refuses_what_it_cannot_offer(random_export, tmp_path, capsys):
+    """A folder that is no export, one export given twice, a name given twice or one that is no URL segment are
+    refused by name; two folders of the same name are told apart (``export``, ``export-2``), a folder's name is
+    made one URL segment, and ``NAME=OUT`` names an export. A model file that crf.json names but the folder lacks is
+    listed as missing, not offered."""
+    serve = serve_module()
+    _, folder = random_export
+    with pytest.raises(FileNotFoundError, match=r"not-an-export is not an export folder \(no crf.json\)"):
+        serve.make_server(folder, port=0, more=[tmp_path / "not-an-export"])
+    with pytest.raises(ValueError, match=r"export 2 \(.*\) is export 1 again"):
+        serve.make_server(folder, port=0, more=[folder])
+    twin = tmp_path / "twin" / "my export"
+    shutil.copytree(folder, twin, symlinks=True)
+    shutil.copytree(folder, tmp_path / "export", symlinks=True)
+    named = serve.served_exports([folder, tmp_path / "export", twin])
+    assert [(served.name, served.path) for served in named] == [
+        ("export", "/model/"), ("export-2", "/models/export-2/"), ("my-export", "/models/my-export/")]
+    # a model file crf.json names but the folder lacks is listed as missing, not offered
+    (twin / "onnx" / "model.onnx").unlink()
+    described = serve.describe_export(serve.served_exports([twin])[0])
+    assert (described["dtypes"], described["missing"]) == ({}, ["fp32"])
+    named = serve.served_exports([folder, tmp_path / "export", twin], ["teacher", None, "export"])
+    assert [served.name for served in named] == ["teacher", "export-2", "export"]
+    with pytest.raises(ValueError, match="export name 'student' is given twice"):
+        serve.served_exports([folder, twin], ["student", "student"])
+    with pytest.raises(ValueError, match=r"export name 'a/b' \(.*\): use letters, digits"):
+        serve.served_exports([folder], ["a/b"])
+    assert serve.main([str(tmp_path / "not-an-export")]) == 2
+    assert serve.main([f"x={folder}", f"x={twin}"]) == 2
+    assert "export name 'x' is given twice" in capsys.readouterr().err
+
+
+def served_listing(folders: list[Path]) -> dict[str, Any]:
+    """What serve.py answers /models.json with for ``folders`` (the first at /model/)."""
+    server = serve_module().make_server(folders[0], port=0, more=folders[1:])
+    try:
+        handler = server.RequestHandlerClass.func
+        return serve_module().listing(handler.exports, handler.routes)
+    finally:
+        server.server_close()
+
+
+def test_the_page_picks_what_the_browser_holds_else_the_first_exports_int8_else_its_fp32(node, random_export,
+                                                                                        student_export):
+    """choice.mjs's rules: without a model in the address the page checks the first choice (in table order) whose
+    Cache-Storage files are all kept with the server's ETags, else the first export's q8, else its fp32; ``?dtype=``
+    alone names the first export, ``?model=`` a listed export's path (with or without its last slash)."""
+    _, teacher = random_export
+    _, student = student_export
+    teacher_first, student_first = served_listing([teacher, student]), served_listing([student, teacher])
+    kept = lambda listing, model, dtype: [file["url"] for m in listing["models"] if m["path"] == model  # noqa: E731
+                                          for file in m["dtypes"][dtype]["files"] if file["cache_storage"]]
+    base = "http://127.0.0.1:8000/"
+    cases = [
+        ("default", teacher_first, [], None),
+        ("default", student_first, [], None),
+        ("default", teacher_first, kept(teacher_first, "/models/student/", "fp32"), None),
+        ("default", teacher_first, kept(teacher_first, "/models/student/", "q8")[:-1], None),  # its graph is not kept
+        ("named", student_first, [], {"model": "./model/", "dtype": "q8"}),
+        ("named", student_first, [], {"model": "/models/export", "dtype": "fp32"}),
+        ("named", teacher_first, [], {"model": "./model/", "dtype": "q8"}),  # no such file: loaded as named
+    ]
+    script = """
+        import { choices, defaultChoice, findChoice } from %s;
+        const base = %s;
+        const picked = JSON.parse(process.argv[1]).map(([rule, listing, kept, wanted]) => {
+          const cached = new Set(kept.map((url) => new URL(url, base).href));
+          const option = rule === "default" ? defaultChoice(choices(listing), cached, base)
+            : findChoice(choices(listing), wanted, base);
+          return option ? [option.model.path, option.dtype] : null;
+        });
+        process.stdout.write(JSON.stringify(picked));
+    """ % (json.dumps((PAGE / "choice.mjs").as_uri()), json.dumps(base))
+    run = subprocess.run([node, "--input-type=module", "-e", script, json.dumps(cases)], capture_output=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    assert json.loads(run.stdout) == [["/model/", "fp32"], ["/model/", "q8"], ["/models/student/", "fp32"],
+                                      ["/model/", "fp32"], ["/model/", "q8"], ["/models/export/", "fp32"], None]
+
+
+#: Drives the page through its choice of model (argv: URL, Chromium, profile, the texts as JSON, a screenshot of the
+#: choice; cwd: the JavaScript module, for puppeteer-core). Phases: "offer" (the page as opened: the table of choices
+#: before anything loads), "q8" and "fp32" (the student's files chosen and loaded by the Load button;
+#: flairPage.predict of the texts), "return" (the page opened again in the same profile). Prints {phases: {name:
+#: {rows, head, models, download, status, url, about, documents, requests: [{path, status}]}}, problems}.
+CHOOSE_DRIVER = r"""
+import puppeteer from "puppeteer-core";
+const [url, executablePath, profile, texts, screenshot] = process.argv.slice(1);
+const browser = await puppeteer.launch({ executablePath, headless: true, args: ["--headless", "--no-sandbox",
+  "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+  "--disable-sync", `--user-data-dir=${profile}`, "--disable-gpu"] });
+const phases = {};
+const problems = [];
+let requests = [];
+try {
+  const page = await browser.newPage();
+  page.on("console", (message) => message.type() === "error" && problems.push(message.text()));
+  page.on("pageerror", (error) => problems.push(error.message));
+  page.on("requestfailed", (request) => problems.push(`failed: ${request.url()}`));
+  page.on("response", (response) =>
+    requests.push({ path: new URL(response.url()).pathname, status: response.status() }));
+  const settled = (states) => page.waitForFunction((states) => states.includes(document.getElementById("status")
+    .dataset.state), { timeout: 120000 }, states);
+  const look = async (name, predict) => {
+    const state = await page.evaluate(async (predict, texts) => ({
+      rows: [...document.querySelectorAll("#models input[name=choice]")].map((radio) => ({
+        model: radio.dataset.model, dtype: radio.dataset.dtype, bytes: Number(radio.dataset.bytes),
+        cached: "cached" in radio.dataset, checked: radio.checked, label: radio.closest("td").textContent.trim() })),
+      head: [...document.querySelectorAll("#models thead th")].map((cell) => cell.textContent),
+      models: [...document.querySelectorAll("#models tbody tr")].map((row) => [...row.children].slice(0, 3)
+        .map((cell) => cell.textContent)),
+      download: document.getElementById("download").textContent,
+      status: [document.getElementById("status").dataset.state, document.getElementById("status").textContent],
+      url: location.href,
+      about: window.flairPage ? { model: flairPage.model, name: flairPage.name, dtype: flairPage.dtype,
+        device: flairPage.device } : null,
+      documents: predict && window.flairPage ? await flairPage.predict(JSON.parse(texts)) : null,
+    }), predict, texts);
+    phases[name] = { ...state, requests };
+    requests = [];
+  };
+  const choose = async (model, dtype) => {
+    await page.click(`#models input[data-model="${model}"][data-dtype="${dtype}"]`);
+    await page.click("#load");
+    await settled(["ready", "error"]);
+  };
+  await page.goto(url, { waitUntil: "load" });
+  await settled(["choose", "ready", "error"]);
+  await new Promise((resolve) => setTimeout(resolve, 300)); // a load that would start late would show now
+  await look("offer", false);
+  await page.setViewport({ width: 1100, height: 900 });
+  await page.screenshot({ path: screenshot });
+  await choose("/models/student/", "q8");
+  await look("q8", true);
+  await choose("/models/student/", "fp32");
+  await look("fp32", true);
+  await page.goto(url, { waitUntil: "load" });
+  await settled(["choose", "ready", "error"]);
+  await look("return", true);
+} finally {
+  await browser.close();
+}
+process.stdout.write(JSON.stringify({ phases, problems }) + "\n");
+"""
+
+
+def node_predictions(node: str, folder: Path, dtype: str, texts: list[str]) -> list[dict[str, Any]]:
+    """``loadTagger(folder, {dtype}).predict(texts)`` in Node (onnxruntime-node)."""
+    script = """
+        import { loadTagger } from %s;
+        const tagger = await loadTagger(%s, { dtype: %s });
+        process.stdout.write(JSON.stringify(await tagger.predict(JSON.parse(process.argv[1]))));
+    """ % (json.dumps((folder / "tagger.mjs").as_uri()), json.dumps(str(folder)), json.dumps(dtype))
+    run = subprocess.run([node, "--input-type=module", "-e", script, json.dumps(texts)], capture_output=True,
+                         timeout=300, cwd=folder)
+    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    return json.loads(run.stdout)
+
+
+def assert_same_documents(got: list[dict[str, Any]], expected: list[dict[str, Any]], tolerance: float) -> None:
+    """The same texts and spans (offsets, types, texts), scores within ``tolerance``."""
+    key = lambda span: (span["start"], span["end"], span["type"], span["text"])  # noqa: E731
+    assert [doc["text"] for doc in got] == [doc["text"] for doc in expected]
+    assert [[key(span) for span in doc["spans"]] for doc in got] == [[key(span) for span in doc["spans"]]
+                                                                    for doc in expected]
+    assert sum(len(doc["spans"]) for doc in expected) >= 3
+    assert all(abs(a["score"] - b["score"]) <= tolerance for x, y in zip(got, expected)
+               for a, b in zip(x["spans"], y["spans"]))
+
+
+def test_the_page_shows_sizes_before_loading_and_loads_the_model_chosen(browser_node, random_export, student_export,
+                                                                        tmp_path):
+    """Opened without a model in its address, the page shows every export x dtype with the download size the
+    listing gives, the first export's fp32 checked, and requests no model or runtime file. Choosing the student's
+    int8 file (q8) and pressing Load downloads exactly the listing's files for it (and the runtime), puts the choice
+    in the address, and predicts what Node predicts with that file; choosing the student's fp32 then downloads
+    only its graph and predicts what Python's student predicts. Opened again, the page marks both as cached and loads
+    the first cached one at once, without downloading a model file."""
+    teacher, folder = random_export
+    student, student_folder = student_export
+    with serving(folder, more=[student_folder]) as (url, server_log):
+        listing = json.loads(get(url + "models.json")[0])
+        command = [browser_node, "--input-type=module", "-e", CHOOSE_DRIVER, url, CHROMIUM, str(tmp_path / "profile"),
+                   json.dumps(PREDICT_TEXTS), str(tmp_path / "choice.png")]
+        run = subprocess.run(command, capture_output=True, timeout=420, cwd=JS_DIR)
+    assert run.returncode == 0, run.stdout.decode()[-3000:] + run.stderr.decode()[-3000:]
+    result = json.loads(run.stdout.decode().strip().splitlines()[-1])
+    assert result["problems"] == []
+    phases = result["phases"]
+    offered = [(model["path"], dtype, entry["bytes"]) for model in listing["models"]
+               for dtype, entry in model["dtypes"].items()]
+
+    # before a choice: the table, sizes from the listing, nothing of a model or the runtime requested
+    offer = phases["offer"]
+    assert [(row["model"], row["dtype"], row["bytes"]) for row in offer["rows"]] == offered
+    assert all(row["label"].endswith(" MiB") and not row["cached"] for row in offer["rows"]), offer["rows"]
+    assert [row["checked"] for row in offer["rows"]] == [True, False, False]  # the first export's fp32
+    assert offer["head"] == ["model", "layers", "vocabulary", "fp32", "int8 (q8)"]
+    rows_kept, vocab = listing["models"][1]["vocab_size"], listing["models"][0]["vocab_size"]
+    assert offer["models"] == [["export", "4", f"{vocab:,}"], ["student", "2", f"{rows_kept:,} of {vocab:,} (trimmed)"]]
+    assert offer["status"][0] == "choose" and offer["about"] is None
+    assert "download" in offer["download"] and "MiB" in offer["download"]
+    assert not [r for r in offer["requests"] if r["path"].startswith(("/model/", "/models/", "/vendor/"))], offer
+    assert {"path": "/models.json", "status": 200} in offer["requests"]
+
+    def downloaded(phase: dict[str, Any], prefix: str) -> set[str]:
+        return {r["path"] for r in phase["requests"] if r["status"] == 200 and r["path"].startswith(prefix)}
+
+    student_entry = listing["models"][1]["dtypes"]
+    q8 = phases["q8"]
+    assert q8["about"] == {"model": "/models/student/", "name": "student", "dtype": "q8", "device": "wasm"}
+    assert q8["status"][0] == "ready" and "student (int8 (q8)) loaded" in q8["status"][1]
+    assert parse_qs(urlsplit(q8["url"]).query) == {"model": ["/models/student/"], "dtype": ["q8"], "device": ["wasm"]}
+    # exactly the listing's files: its sizes are what the page downloads
+    assert downloaded(q8, "/models/student/") == {file["url"] for file in student_entry["q8"]["files"]}
+    assert downloaded(q8, "/vendor/") == RUNTIME_FILES and not downloaded(q8, "/model/")
+    assert_same_documents(q8["documents"], node_predictions(browser_node, student_folder, "q8", PREDICT_TEXTS), 1e-4)
+
+    fp32 = phases["fp32"]
+    assert fp32["about"] == {"model": "/models/student/", "name": "student", "dtype": "fp32", "device": "wasm"}
+    assert downloaded(fp32, "/models/student/") == {"/models/student/onnx/model.onnx"}  # the rest is kept
+    assert not downloaded(fp32, "/vendor/")
+    assert [row["cached"] for row in fp32["rows"]] == [False, True, True]
+    assert_same_documents(fp32["documents"], python_documents(student), 1e-4)
+
+    # opened again: the first choice this browser holds, loaded at once from Cache Storage
+    again = phases["return"]
+    assert again["about"] == {"model": "/models/student/", "name": "student", "dtype": "fp32", "device": "wasm"}
+    assert [(row["checked"], row["cached"]) for row in again["rows"]] == [(False, False), (True, True), (False, True)]
+    assert "cached" in again["rows"][1]["label"] and "is in this browser" in again["download"]
+    assert not [r for r in again["requests"] if r["status"] == 200 and r["path"].endswith(".onnx")], again["requests"]
+    assert_same_documents(again["documents"], python_documents(student), 1e-4)
+    assert all(code in ("200", "304") for _, _, code in server_log), server_log

@@ -1,16 +1,26 @@
-// The redaction page: load an exported tagger (default /model/, or ?model=/path/) in a Web Worker (worker.mjs), redact
-// pasted text, restore the LLM's answer. Tagging runs in the worker, so the page answers input while a long text is
-// tagged, with a progress bar for texts of many sentences. ?device=webgpu (or the page's device choice) runs the model
-// on WebGPU where the browser offers it, else on WASM with the reason shown; ?dtype= picks the model file.
+// The redaction page: load an exported tagger in a Web Worker (worker.mjs), redact pasted text, restore the LLM's
+// answer. Tagging runs in the worker, so the page answers input while a long text is tagged, with a progress bar for
+// texts of many sentences. ?device=webgpu (or the page's device choice) runs the model on WebGPU where the browser
+// offers it, else on WASM with the reason shown.
+// Which model: the server lists its exports and their model files at /models.json (serve.py); the page shows them
+// with their download sizes (choice.mjs) and loads nothing before one is chosen, unless the address names one
+// (?model=/path/ and/or ?dtype=) or the default is already in this browser. Without a listing (another static
+// server) it loads ?model= (default ./model/) with ?dtype= (default fp32) at once.
 // The span map lives in this module's memory only (a restore hands it to the worker's memory for that call): never in
 // storage, the URL or a request. Only the model's and vendor files go to Cache Storage (worker.mjs).
+import { cachedFiles, choices, defaultChoice, downloadNote, DTYPE_NAMES, fetchListing, findChoice, isCached, mib,
+  renderChoices } from "./choice.mjs";
 import { TaggerWorker } from "./client.mjs";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const modelPath = params.get("model") ?? "./model/";
-const dtype = params.get("dtype") ?? "fp32";
 const DEVICES = { wasm: "WASM", webgpu: "WebGPU" };
+
+/** What to load: an export's path and a Transformers.js dtype (the address's, else the listing's default). */
+let choice = { model: params.get("model") ?? "./model/", dtype: params.get("dtype") ?? "fp32" };
+/** The server's listing of exports (null without one), and what of it Cache Storage holds. */
+let listing = null;
+let cached = new Set();
 
 /** The last redaction ({text, spans}): what Restore puts back. Only this module holds it. */
 let spanMap = null;
@@ -91,6 +101,9 @@ async function copy(node, note) {
   }
 }
 
+/** An option of the listing (from choices()) in words: "student (int8 (q8))". */
+const title = (option) => `${option.model.name} (${DTYPE_NAMES[option.dtype] ?? option.dtype})`;
+
 /** Load the model on `device` in a fresh worker (a previous one is stopped) and publish window.flairPage. */
 async function load(device) {
   worker?.terminate();
@@ -101,17 +114,25 @@ async function load(device) {
   $("device").value = device;
   $("device-note").textContent = "";
   delete $("device-note").dataset.fallback;
-  status(`Loading the model on ${DEVICES[device] ?? device}…`, "loading");
-  const model = new URL(modelPath, location.href).href;
+  const wanted = { ...choice };
+  const option = listing && findChoice(choices(listing), wanted, location.href);
+  const what = option ? `${title(option)}, ${mib(option.entry.bytes)}` : "the model";
+  status(`Loading ${what} on ${DEVICES[device] ?? device}…`, "loading");
+  $("load").disabled = true;
+  const model = new URL(wanted.model, location.href).href;
   const own = new TaggerWorker();
   worker = own;
   let info;
   try {
-    info = await own.call("load", { model, dtype, device, imports: importMap() });
+    info = await own.call("load", { model, dtype: wanted.dtype, device, imports: importMap() });
   } finally {
-    if (worker !== own) return; // another device was chosen meanwhile: that load reports
+    // another model or device was chosen meanwhile: that load reports (an error of this one is moot)
+    if (worker !== own) return;
+    $("load").disabled = false;
   }
-  loaded = info;
+  if (listing) await showChoices(option); // now in Cache Storage: marked as cached
+  if (worker !== own) return;
+  loaded = { ...info, ...wanted };
   checkboxes($("model-types"), info.types);
   checkboxes($("pattern-types"), info.patternTypes.filter((kind) => !info.types.includes(kind)));
   const name = DEVICES[info.device] ?? info.device;
@@ -119,6 +140,8 @@ async function load(device) {
   if (info.fallback) $("device-note").dataset.fallback = "";
   // for scripts and benchmarks: the same answers as the tagger's, computed in the worker
   window.flairPage = Object.freeze({
+    model: new URL(wanted.model, location.href).pathname,
+    name: option?.model.name ?? null,
     device: info.device,
     dtype: info.dtype,
     fallback: info.fallback,
@@ -128,24 +151,85 @@ async function load(device) {
     tags: (sentences) => own.call("tags", { sentences }),
   });
   const patterns = info.patternTypes.filter((kind) => !info.types.includes(kind));
-  status(`Model loaded in ${info.seconds.toFixed(1)} s on ${name}: ${info.types.join(", ")}` +
+  status(`${option ? title(option) : "Model"} loaded in ${info.seconds.toFixed(1)} s on ${name}: ${info.types.join(", ")}` +
     (patterns.length ? `; patterns: ${patterns.join(", ")}.` : "."));
   $("redact").disabled = false;
   $("restore").disabled = !spanMap;
 }
 
 function start(device) {
-  load(device).catch((error) =>
-    status(`Could not load the model from ${modelPath} on ${DEVICES[device] ?? device}: ${error.message}`, "error"));
+  const { model, dtype } = choice;
+  load(device).catch((error) => status(`Could not load the model from ${model} (${dtype}) on ` +
+    `${DEVICES[device] ?? device}: ${error.message}`, "error"));
 }
 
-function main() {
+/** The listing's table with `selected` checked, cached files marked, and what loading it downloads. */
+async function showChoices(selected) {
+  cached = await cachedFiles(listing, location.href);
+  renderChoices($("models"), listing, cached, location.href, selected);
+  $("download").textContent = selected ? downloadNote(selected, listing, cached, location.href) : "";
+  $("choose").hidden = false;
+}
+
+/** The option whose radio button is checked (from choices()), or undefined. */
+function checkedOption() {
+  const radio = $("models").querySelector("input[name=choice]:checked");
+  return radio && choices(listing).find((option) => option.model.path === radio.dataset.model &&
+    option.dtype === radio.dataset.dtype);
+}
+
+/**
+ * Keep the device, and the model and dtype once one is loaded, in the address (no text ever goes there), so that a
+ * reload keeps them (a model named there is loaded at once: not before someone chose it).
+ */
+function remember(device, model = true) {
+  const url = new URL(location.href);
+  url.searchParams.set("device", device);
+  if (listing && model) {
+    // the first export is the page's default model: named only when another one is chosen
+    if (new URL(choice.model, location.href).pathname === listing.models[0]?.path) url.searchParams.delete("model");
+    else url.searchParams.set("model", new URL(choice.model, location.href).pathname);
+    url.searchParams.set("dtype", choice.dtype);
+  }
+  history.replaceState(null, "", url);
+}
+
+/** Offer the listing's choices; load at once what the address names or what this browser already holds. */
+async function offer(device) {
+  const offered = choices(listing);
+  cached = await cachedFiles(listing, location.href);
+  const named = params.has("model") || params.has("dtype");
+  const selected = named ? findChoice(offered, choice, location.href) : defaultChoice(offered, cached, location.href);
+  if (selected) choice = { model: selected.model.path, dtype: selected.dtype };
+  await showChoices(selected);
+  if (named || (selected && isCached(selected.entry.files, cached, location.href))) {
+    start(device);
+    return;
+  }
+  status(offered.length ? "Choose a model and press Load: nothing is downloaded before that."
+    : "The server lists no model file to load.", "choose");
+}
+
+async function main() {
   const requested = params.get("device") ?? "wasm";
+  $("device").value = requested;
   $("device").addEventListener("change", () => {
-    // keep the choice in the address (no text ever goes there), so that a reload keeps it
-    const url = new URL(location.href);
-    url.searchParams.set("device", $("device").value);
-    history.replaceState(null, "", url);
+    // nothing loaded or loading yet: the device applies to the next load
+    remember($("device").value, Boolean(worker));
+    if (worker) start($("device").value);
+  });
+  $("models").addEventListener("change", () => {
+    const option = checkedOption();
+    if (option) $("download").textContent = downloadNote(option, listing, cached, location.href);
+  });
+  $("load").addEventListener("click", () => {
+    const option = checkedOption();
+    if (!option) {
+      status("Choose a model first.", "error");
+      return;
+    }
+    choice = { model: option.model.path, dtype: option.dtype };
+    remember($("device").value);
     start($("device").value);
   });
 
@@ -157,6 +241,7 @@ function main() {
     }
     $("redact").disabled = true;
     $("device").disabled = true;
+    $("load").disabled = true;
     $("progress-line").hidden = true;
     status("Redacting…", "busy");
     try {
@@ -187,6 +272,7 @@ function main() {
     } finally {
       $("redact").disabled = !loaded;
       $("device").disabled = false;
+      $("load").disabled = false;
     }
   });
 
@@ -208,7 +294,10 @@ function main() {
 
   $("copy").addEventListener("click", () => copy($("redacted"), $("copied")));
   $("copy-restored").addEventListener("click", () => copy($("restored"), $("copied-restored")));
-  start(requested); // a device this page does not list is tried too: the tagger says why it falls back
+  listing = await fetchListing(new URL("models.json", location.href).href);
+  // a device this page does not list is tried too: the tagger says why it falls back
+  if (listing) await offer(requested);
+  else start(requested);
 }
 
-main();
+main().catch((error) => status(`Error: ${error.message}`, "error"));

@@ -4,9 +4,9 @@
 // visit reads them from disk instead of downloading them again, whatever their size (the HTTP cache skips entries
 // larger than a fraction of its size, e.g. a base model). Transformers.js never asks whether a stored file is still
 // current, though: a model exported again into the same folder would keep being read from the old copy. So before
-// loading, every stored file of this origin is revalidated with a conditional GET (its ETag or Last-Modified): the
-// server answers 304 without a body when the file is unchanged; a changed file replaces the stored one, a file that
-// is gone is dropped. Only model and vendor files are ever stored there, never text.
+// loading, every stored file of the model to load and of the runtime is revalidated with a conditional GET (its ETag
+// or Last-Modified): the server answers 304 without a body when the file is unchanged; a changed file replaces the
+// stored one, a file that is gone is dropped. Only model and vendor files are ever stored there, never text.
 
 /**
  * Revalidate the entries of a Cache Storage cache whose URLs start with one of `prefixes`.

@@ -27,8 +27,9 @@ const OPS = {
       mjs: new URL("./vendor/ort/ort-wasm-simd-threaded.asyncify.mjs", import.meta.url).href,
       wasm: new URL("./vendor/ort/ort-wasm-simd-threaded.asyncify.wasm", import.meta.url).href,
     };
-    const origin = new URL(import.meta.url).origin + "/";
-    const cache = await revalidateCache(env.cacheKey, [origin]);
+    // the files of this model and the runtime; other exports' files are checked when they are loaded
+    const vendor = new URL("./vendor/", import.meta.url).href;
+    const cache = await revalidateCache(env.cacheKey, [model.replace(/\/?$/, "/"), vendor]);
     const started = performance.now();
     const { loadTagger } = await importMapped(new URL("tagger.mjs", model).href, imports);
     // Cache Storage exists in secure contexts only (https, localhost, 127.0.0.1): elsewhere every visit downloads
