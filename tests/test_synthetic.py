@@ -199,3 +199,22 @@ def test_cli_writes_span_json_lines_and_refuses_to_overwrite(tmp_path, capsys):
     assert main(["synth", str(tmp_path / "bad.jsonl"), "--locales", "en_US,zz_ZZ", "--no-progress"]) == 2
     assert "zz_ZZ" in capsys.readouterr().err
     assert not (tmp_path / "bad.jsonl").exists() and sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+
+
+def test_plain_english_filler_is_o_and_comes_from_fakers_word_lists():
+    """Headlines, sentences and jargon from Faker's en_US lists carry no span: the common nouns and title-case
+    phrases a recall bias would otherwise hide as names or organisations."""
+    from faker.providers.company.en_US import Provider as Company
+    from faker.providers.lorem.en_US import Provider as Lorem
+
+    entries = [*Lorem.word_list, *(entry for group in Company.catch_phrase_words for entry in group)]
+    known = {word.lower() for entry in entries for word in entry.split()}
+    records = list(generate_records(1500, seed=5, locales=("en_US", "de_DE")))
+    headlines = [r for r in records if r["text"].startswith("Top ") and r["text"].endswith(" You Should Know About")]
+    assert len(headlines) >= 3
+    for record in headlines:
+        assert record["spans"] == []
+        phrase = record["text"].split(" ", 2)[2][: -len(" You Should Know About")]
+        assert phrase == phrase.title() and all(w.lower() in known for w in phrase.split()), phrase
+    mixed = [r for r in records if " Contact " in r["text"] and r["text"].endswith(" for details.")]
+    assert mixed and all([s["type"] for s in r["spans"]] == ["person", "email"] for r in mixed)

@@ -17,6 +17,9 @@ import random
 import re
 from typing import Callable, Collection, Iterator, Optional, Sequence, Union
 
+import faker.providers.company.en_US
+import faker.providers.lorem.en_US
+
 from flair_modernbert.redaction.types import canonical_type
 from flair_modernbert.segmentation import words
 from flair_modernbert.synthetic.templates import TEMPLATES, THREAD_HEADERS, Template
@@ -36,6 +39,11 @@ Piece = tuple[str, Optional[str]]
 _SLOT = re.compile(r"\{([a-z_]+?)(\d?)\}")
 _PRODUCTS = ["laptop", "coffee machine", "desk lamp", "headset", "office chair", "monitor", "printer", "backpack",
              "phone case", "router", "keyboard", "winter jacket", "bicycle helmet", "blender"]
+# Plain English without personal data (Faker's en_US word lists): the model must see common nouns, title-case
+# headlines and jargon as O, or a recall bias turns "songwriters" or "the computer industry" into an organisation.
+_WORDS = tuple(faker.providers.lorem.en_US.Provider.word_list)
+_CATCH = faker.providers.company.en_US.Provider.catch_phrase_words
+_BS = faker.providers.company.en_US.Provider.bsWords
 _WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -101,6 +109,19 @@ def _filler_time(rng: random.Random) -> str:
     return f"{hour:02d}:{minute:02d}" + (f":{rng.randint(0, 59):02d}" if rng.random() < 0.3 else "")
 
 
+def _sentence(rng: random.Random) -> str:
+    words = [rng.choice(_WORDS) for _ in range(rng.randint(5, 14))]
+    return " ".join(words).capitalize() + rng.choice([".", ".", ".", "!", "?"])
+
+
+def _phrase(rng: random.Random, headline: bool) -> str:
+    if rng.random() < 0.5:
+        words = [rng.choice(group) for group in _CATCH]
+    else:
+        words = [rng.choice(_WORDS) for _ in range(rng.randint(2, 6))]
+    return " ".join(words).title() if headline else " ".join(words).lower()
+
+
 def _code(rng: random.Random) -> str:
     return "".join(rng.choice(_LETTERS) for _ in range(rng.randint(2, 3))) + "-" + str(rng.randint(1000, 99999))
 
@@ -141,6 +162,10 @@ _SLOTS: dict[str, Callable[[_Filler, int], list[Piece]]] = {
     "job": lambda f, i: [(" ".join(f.values.faker.job().split()), None)],
     "weekday": lambda f, i: [(f.rng.choice(_WEEKDAYS), None)],
     "code": lambda f, i: [(_code(f.rng), None)],
+    "sentence": lambda f, i: [(_sentence(f.rng), None)],
+    "phrase": lambda f, i: [(_phrase(f.rng, headline=False), None)],
+    "headline": lambda f, i: [(_phrase(f.rng, headline=True), None)],
+    "bs": lambda f, i: [(" ".join(f.rng.choice(group) for group in _BS), None)],
 }
 
 _COMPILED = [(template, _compile(template)) for template in TEMPLATES]

@@ -24,7 +24,9 @@ slot                      type                  value
 ``{url}`` ``{ip}``        url, ip               a URL; an IPv4 or IPv6 address
 ``{mail}``                email                 an address of no one in particular (``support@...``)
 others                    none                  filler: ``{num}``, ``{amount}``, ``{time}``, ``{ticket}``,
-                                                ``{order}``, ``{product}``, ``{job}``, ``{weekday}``, ``{code}``
+                                                ``{order}``, ``{product}``, ``{job}``, ``{weekday}``, ``{code}``,
+                                                ``{sentence}`` (English words), ``{phrase}`` and ``{headline}``
+                                                (catch phrases, lower / title case), ``{bs}`` (jargon)
 ========================  ====================  ==============================================================
 
 Templates are English; the values come from the record's locale. Styles: ``chat`` marks casual messages, which the
@@ -228,6 +230,29 @@ TEMPLATES: list[Template] = [
         "can you check if the build passed? it failed twice this morning",
         "Our opening hours are Monday to Friday, 9 to 5.",
         "The {product} costs {amount} including shipping.",
+        ),
+    # ----------------------------------------- no personal data: common nouns, headlines and jargon are not names
+    *_t("none",
+        "{sentence}",
+        "{sentence} {sentence2}",
+        "{headline}: {sentence}",
+        "Top {num} {headline} You Should Know About",
+        "Check out \"{headline}\", the album everyone is talking about. {sentence}",
+        "Film review: {headline} ({num}/10). {sentence}",
+        "We are hiring a {job} to {bs}. {sentence}",
+        "Job description: the {job} will {bs} and report to the {job2}.",
+        "Our new {product} range: {phrase}. {sentence}",
+        "The {phrase} helps teams {bs}.",
+        "For my take on {headline}, see {headline2} ({num} Songs Of The {num2}0s).",
+        "ok so {sentence}",
+        ),
+    # ----------------------------------------- personal data inside such text
+    *_t("prose",
+        "{sentence} Contact {name} at {email} for details.",
+        "{headline} by {name}. {sentence}",
+        "{name} ({job}) wrote: {sentence}",
+        "{company} announced a {phrase} today. {sentence}",
+        "As {job} at {company}, {first} will {bs}.",
         ),
 ]
 
