@@ -316,14 +316,15 @@ def score_tagger(tagger: Any, gold: Path, output: Path, recall_bias: Optional[fl
     return report
 
 
-def score_export(export_dir: Path, gold: Path, output: Path, recall_bias: Optional[float]) -> Any:
-    """Our exported JavaScript module in Node on one gold file: ``node EXPORT/predict.mjs GOLD --types all``, its
-    output saved as ``output/spans.jsonl`` and scored with the same scorer."""
+def score_export(export_dir: Path, gold: Path, output: Path, recall_bias: Optional[float], dtype: str = "fp32") -> Any:
+    """Our exported JavaScript module in Node on one gold file: ``node EXPORT/predict.mjs GOLD --types all --dtype
+    DTYPE``, its output saved as ``output/spans.jsonl`` and scored with the same scorer."""
     from flair_modernbert.leaks import load_gold, read_predictions, score_redaction
 
     documents = load_gold(gold)
     output.mkdir(parents=True, exist_ok=True)
-    command = ["node", str(export_dir / "predict.mjs"), str(gold), "--types", "all", "--format", "jsonl"]
+    command = ["node", str(export_dir / "predict.mjs"), str(gold), "--types", "all", "--format", "jsonl",
+               "--dtype", dtype]
     if recall_bias is not None:
         command += ["--recall-bias", repr(float(recall_bias))]
     with open(output / "spans.jsonl", "w", encoding="utf-8") as stdout:

@@ -160,3 +160,51 @@ def test_embedding_rows_below_the_tokenizer_size_are_refused(tmp_path):
 
     with pytest.raises(ValueError, match=r"embedding_rows=100 is smaller than the tokenizer's \d+ tokens"):
         build_random_modernbert(tmp_path / "m", "tiny", vocab_size=512, embedding_rows=100)
+
+
+def test_random_model_keeps_the_layers_a_student_would(node, tmp_path, capsys):
+    """--layers K: the random model cut to K layers as `distill --layers K` cuts a teacher (global-attention layers
+    stay global), exported and measured at that depth."""
+    out = tmp_path / "bench"
+    assert main(["--size", "tiny", "--vocab-rows", "6000", "--layers", "2", "--data", str(SAMPLE / "train.conll"),
+                 "--quantize", "int8", "--sentences", "10", "--skip-timing", "--skip-browser",
+                 "--output", str(out)]) == 0
+    config = json.loads((out / "export" / "config.json").read_text(encoding="utf-8"))
+    assert config["num_hidden_layers"] == 2
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert "2 layers" in results["model"]
+    full = json.loads((out / "random-tiny" / "config.json").read_text(encoding="utf-8"))
+    assert full["num_hidden_layers"] == 4
+    assert "2 layers" in capsys.readouterr().out
+
+
+def test_layers_apply_only_to_the_random_model(names_model, capsys):
+    run, corpus = names_model
+    with pytest.raises(SystemExit):
+        main(["--tagger", str(run), "--corpus", str(corpus), "--layers", "1"])
+    assert "--layers applies to the random model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--data", str(SAMPLE / "train.conll"), "--layers", "0"])
+    assert "--layers must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_trimmed_vocabulary_is_exported_and_scored_like_the_full_one(node, names_model, tmp_path):
+    """--vocab CORPUS: the benchmark measures the trimmed export (fewer tokenizer entries, smaller file); its
+    JavaScript F1 equals Python's on the same file, and a changed --vocab exports again."""
+    run, corpus = names_model
+    common = ["--tagger", str(run), "--corpus", str(corpus), "--set", "corpus.train_file=train.txt",
+              "--set", "corpus.dev_file=dev.txt", "--set", "corpus.test_file=test.txt", "--quantize", "int8",
+              "--skip-timing", "--skip-browser"]
+    full, trimmed = tmp_path / "full", tmp_path / "trimmed"
+    assert main([*common, "--output", str(full)]) == 0
+    assert main([*common, "--vocab", str(corpus / "train.txt"), "--vocab-min-agreement", "0.9",
+                 "--output", str(trimmed)]) == 0
+    sizes = [json.loads((out / "results.json").read_text(encoding="utf-8"))["sizes_mib"] for out in (full, trimmed)]
+    assert sizes[1]["fp32"] < sizes[0]["fp32"] and sizes[1]["q8"] < sizes[0]["q8"]
+    vocab = [len(json.loads((out / "export" / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"])
+             for out in (full, trimmed)]
+    assert vocab[1] < vocab[0]
+    f1 = json.loads((trimmed / "results.json").read_text(encoding="utf-8"))["f1"]
+    assert abs(f1["node fp32"] - f1["python fp32"]) <= F1_TOLERANCE and f1["node fp32"] > 0.5
+    key = json.loads((trimmed / "export-source.json").read_text(encoding="utf-8"))
+    assert key["vocab"]["corpus"] == str((corpus / "train.txt").resolve())

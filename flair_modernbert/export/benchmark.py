@@ -178,8 +178,12 @@ def python_onnx_tags(tagger: Any, export: Path, file: str, sentences: list[list[
         logger.warning("no Python ONNX scores: the tagger reads %d words of context, which only the JavaScript "
                        "module and Flair reproduce", spec.context_length)
         return None
+    tokenizer = tagger.embeddings.tokenizer
+    if json.loads((export / "crf.json").read_text(encoding="utf-8")).get("vocabulary"):
+        # a trimmed vocabulary renumbered the ids: the export's own tokenizer.json feeds its graph
+        tokenizer = type(tokenizer).from_pretrained(str(export))
     try:
-        emissions = onnx_emissions(export / file, tagger.embeddings.tokenizer, spec, sentences)
+        emissions = onnx_emissions(export / file, tokenizer, spec, sentences)
     except ValueError as error:
         logger.warning("no Python ONNX scores: %s", error)
         return None
@@ -207,8 +211,16 @@ def load_benchmark_tagger(args: argparse.Namespace, out: Path) -> tuple[Any, lis
 
     if args.tagger is None:
         tagger = random_tagger(build_model(out / f"random-{args.size}", args.size, rows=args.vocab_rows))
+        layers = tagger.embeddings.model.config.num_hidden_layers
+        if args.layers is not None and args.layers != layers:
+            from flair_modernbert.distillation import make_student
+
+            # the layers a distilled student of this size would keep (global-attention roles kept)
+            tagger = make_student(tagger, args.layers).eval()
+            layers = args.layers
         return tagger, read_words(args.data), None, (
-            f"random ModernBERT-{args.size} ({args.vocab_rows:,} token embeddings) + CRF (untrained head, many tags)")
+            f"random ModernBERT-{args.size}, {layers} layers ({args.vocab_rows:,} token embeddings) + CRF "
+            "(untrained head, many tags)")
     from flair_modernbert.evaluation import load_split
     from flair_modernbert.tagging.loading import load_tagger
 
@@ -234,6 +246,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--size", default="base", choices=["tiny", "small", "base", "large"], help="random model shape")
     parser.add_argument("--vocab-rows", type=int, default=MODERNBERT_VOCAB_ROWS,
                         help=f"random model: token embedding rows (default {MODERNBERT_VOCAB_ROWS:,}, ModernBERT's)")
+    parser.add_argument("--layers", type=int, default=None, metavar="K",
+                        help="random model: keep K of its layers, as `distill --layers K` would (size and speed)")
+    parser.add_argument("--vocab", default=None, metavar="CORPUS",
+                        help="export a trimmed vocabulary kept from CORPUS (export's --vocab)")
+    parser.add_argument("--vocab-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a value of a --vocab recipe (export's --vocab-set)")
+    parser.add_argument("--vocab-min-agreement", type=float, default=0.995,
+                        help="export's --vocab-min-agreement (default 0.995)")
     parser.add_argument("--output", type=Path, default=Path("runs/export-bench"), help="work and results folder")
     parser.add_argument("--quantize", default="fp16,int8,q4",
                         help="quantized copies to compare with fp32 (export's --quantize)")
@@ -250,6 +270,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         parser.error("give --data (a column file) for a random model, or --tagger and --corpus")
     if args.tagger is not None and args.corpus is None:
         parser.error("--tagger needs --corpus: the recipe or column folder whose gold split is scored")
+    if args.layers is not None and args.tagger is not None:
+        parser.error("--layers applies to the random model; distill a trained tagger with `flair-modernbert distill`")
+    if args.layers is not None and args.layers < 1:
+        parser.error(f"--layers must be at least 1, got {args.layers}")
     if args.sentences is not None and args.sentences < 1:
         parser.error(f"--sentences must be at least 1, got {args.sentences}")
     for needed in [JS_DIR / "test" / "bench.mjs", *([] if args.skip_browser else [PAGE_DIR / "serve.py"])]:
@@ -258,11 +282,13 @@ def main(argv: Optional[list[str]] = None) -> int:
                          "(git clone; pip install -e .)" + ("" if args.skip_browser else ", or give --skip-browser"))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    from flair_modernbert.export import DTYPES, export_tagger, parse_quantize
+    from flair_modernbert.export import DTYPES, check_vocab_options, export_tagger, parse_quantize
 
     try:
         quantize = parse_quantize(args.quantize)
-    except ValueError as error:
+        if args.vocab is not None:
+            check_vocab_options(args.vocab, args.vocab_set, args.vocab_min_agreement)
+    except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
     dtypes = ["fp32", *(DTYPES[name][0] for name in quantize)]
     files = {"fp32": "onnx/model.onnx", **{DTYPES[name][0]: DTYPES[name][1] for name in quantize}}
@@ -275,12 +301,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         description += f" (first {len(sentences)} sentences)"
     export = out / "export"
     source = out / "export-source.json"
+    vocab = None if args.vocab is None else {"corpus": str(Path(args.vocab.split(":", 1)[-1]).resolve()),
+                                             "set": args.vocab_set, "min_agreement": args.vocab_min_agreement}
     key = {"tagger": str(args.tagger.resolve()) if args.tagger else f"random-{args.size}-{args.vocab_rows}",
            "mtime": (args.tagger.stat().st_mtime if args.tagger else None), "quantize": list(quantize),
-           "code": export_code_digest()}
+           "layers": args.layers, "vocab": vocab, "code": export_code_digest()}
     if (not (export / "crf.json").is_file() or any(not (export / file).is_file() for file in files.values())
             or not source.is_file() or json.loads(source.read_text(encoding="utf-8")) != key):
-        export_tagger(tagger, export, quantize=quantize, overwrite=True)
+        export_tagger(tagger, export, quantize=quantize, overwrite=True, vocab=args.vocab,
+                      vocab_overrides=args.vocab_set, vocab_min_agreement=args.vocab_min_agreement)
         source.write_text(json.dumps(key) + "\n", encoding="utf-8")
     sizes = {dtype: (export / file).stat().st_size for dtype, file in files.items()}
 
