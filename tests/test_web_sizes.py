@@ -10,8 +10,6 @@ import pytest
 
 from flair_modernbert.tags import spans_from_tags
 
-from conftest import require_js
-
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "web_sizes.py"
 
 
