@@ -53,8 +53,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a corpus value")
     parser.add_argument("--vocab", default=None, metavar="CORPUS",
                         help="also export each tagger with the vocabulary trimmed to CORPUS (export's --vocab)")
-    parser.add_argument("--vocab-min-agreement", type=float, default=0.95,
-                        help="export's --vocab-min-agreement for the trimmed exports (default 0.95)")
+    parser.add_argument("--vocab-min-agreement", type=float, default=0.995,
+                        help="export's --vocab-min-agreement for the trimmed exports (default 0.995)")
     parser.add_argument("--leaks", type=Path, default=None,
                         help="span JSON lines with gold spans: each file's core leak rate on them")
     parser.add_argument("--quantize", default="int8,q4", help="quantized copies next to fp32 (default int8,q4)")
@@ -101,9 +101,11 @@ def export_benchmark(out: Path, options: list[str], redo: bool) -> dict[str, Any
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     (out / "benchmark.log").write_text(done.stdout + done.stderr, encoding="utf-8")
-    if done.returncode != 0 or not results.is_file():
+    if not results.is_file() or done.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(command)} failed (exit {done.returncode}), see {out / 'benchmark.log'}:\n"
                            f"{done.stderr[-3000:]}")
+    if done.returncode == 1:  # measured, but a JavaScript F1 differs from Python's: kept, and said in the summary
+        logger.error("%s: %s", out.name, "; ".join(json.loads(results.read_text(encoding="utf-8"))["f1_failures"]))
     logger.info("%s: %.0f s", out.name, time.perf_counter() - started)
     return json.loads(results.read_text(encoding="utf-8"))
 
@@ -132,6 +134,7 @@ def rows_of(name: str, kind: str, vocabulary: str, results: dict[str, Any], expo
             "model": name, "kind": kind, "layers": layers_of(export), "vocabulary": vocabulary, "dtype": dtype,
             "size_mib": size, "f1": results["f1"].get(f"node {dtype}"),
             "node_ms": latency.get(f"node {dtype}"), "chromium_ms": latency.get(f"chromium wasm {dtype}"),
+            "f1_failures": results.get("f1_failures", []),
         })
     return rows
 
@@ -215,6 +218,9 @@ def summary(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
                      f"{NAMES.get(smallest['dtype'], smallest['dtype'])}), {smallest['size_mib']:.1f} MiB, core leak "
                      f"{100 * smallest['core_leak_rate']:.1f} % (goal: ≤ 10 MiB).")
     notes += goals(rows, teacher)
+    failures = [f"{row['model']} ({row['vocabulary']} vocabulary): {failure}" for row in rows
+                if row["dtype"] == "fp32" for failure in row.get("f1_failures", [])]
+    notes += [f"- JavaScript F1 differs from Python's: {failure}" for failure in failures]
     return "\n".join(lines + notes) + "\n"
 
 
