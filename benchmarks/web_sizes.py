@@ -38,6 +38,7 @@ from typing import Any, Optional, Sequence
 
 from redaction_quality import score_export
 
+from flair_modernbert.export.benchmark import add_vocab_options
 from flair_modernbert.inference import run_recall_bias
 
 logger = logging.getLogger("web_sizes")
@@ -55,12 +56,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--taggers", default="", help="trained taggers, comma-separated; the first is the teacher")
     parser.add_argument("--corpus", type=Path, default=None, help="the recipe (or column folder) whose test split is scored")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a corpus value")
-    parser.add_argument("--vocab", default=None, metavar="CORPUS",
-                        help="also export each tagger with the vocabulary trimmed to CORPUS (export's --vocab)")
-    parser.add_argument("--vocab-set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a value of a --vocab recipe (export's --vocab-set)")
-    parser.add_argument("--vocab-min-agreement", type=float, default=0.995,
-                        help="export's --vocab-min-agreement for the trimmed exports (default 0.995)")
+    add_vocab_options(parser, "also export each tagger with the vocabulary trimmed to CORPUS (export's --vocab)")
     parser.add_argument("--leaks", type=Path, default=None,
                         help="span JSON lines with gold spans: each file's core leak rate on them")
     parser.add_argument("--quantize", default="int8,q4", help="quantized copies next to fp32 (default int8,q4)")
@@ -110,10 +106,11 @@ def export_benchmark(out: Path, options: list[str], redo: bool) -> dict[str, Any
     if not results.is_file() or done.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(command)} failed (exit {done.returncode}), see {out / 'benchmark.log'}:\n"
                            f"{done.stderr[-3000:]}")
+    measured = json.loads(results.read_text(encoding="utf-8"))
     if done.returncode == 1:  # measured, but a JavaScript F1 differs from Python's: kept, and said in the summary
-        logger.error("%s: %s", out.name, "; ".join(json.loads(results.read_text(encoding="utf-8"))["f1_failures"]))
+        logger.error("%s: %s", out.name, "; ".join(measured["f1_failures"]))
     logger.info("%s: %.0f s", out.name, time.perf_counter() - started)
-    return json.loads(results.read_text(encoding="utf-8"))
+    return measured
 
 
 def leak_scores(export: Path, gold: Path, out: Path, dtype: str, recall_bias: Optional[float],
@@ -135,11 +132,10 @@ def layers_of(export: Path) -> int:
 
 def rows_of(name: str, kind: str, vocabulary: str, results: dict[str, Any], export: Path) -> list[dict[str, Any]]:
     """One row per dtype of one export benchmark's results."""
-    rows = []
+    rows, layers, latency = [], layers_of(export), results["latency_ms_per_100_words"]
     for dtype, size in results["sizes_mib"].items():
-        latency = results["latency_ms_per_100_words"]
         rows.append({
-            "model": name, "kind": kind, "layers": layers_of(export), "vocabulary": vocabulary, "dtype": dtype,
+            "model": name, "kind": kind, "layers": layers, "vocabulary": vocabulary, "dtype": dtype,
             "size_mib": size, "f1": results["f1"].get(f"node {dtype}"),
             "node_ms": latency.get(f"node {dtype}"), "chromium_ms": latency.get(f"chromium wasm {dtype}"),
             "f1_failures": results.get("f1_failures", []),

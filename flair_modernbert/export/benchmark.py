@@ -234,6 +234,15 @@ def load_benchmark_tagger(args: argparse.Namespace, out: Path) -> tuple[Any, lis
         f"{args.split} split of {Path(str(name)).name}"
 
 
+def add_vocab_options(parser: argparse.ArgumentParser, vocab_help: str) -> None:
+    """``--vocab``, ``--vocab-set`` and ``--vocab-min-agreement``, passed on to the export as they are."""
+    parser.add_argument("--vocab", default=None, metavar="CORPUS", help=vocab_help)
+    parser.add_argument("--vocab-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a value of a --vocab recipe (export's --vocab-set)")
+    parser.add_argument("--vocab-min-agreement", type=float, default=0.995,
+                        help="export's --vocab-min-agreement (default 0.995)")
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tagger", type=Path, default=None,
@@ -248,12 +257,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help=f"random model: token embedding rows (default {MODERNBERT_VOCAB_ROWS:,}, ModernBERT's)")
     parser.add_argument("--layers", type=int, default=None, metavar="K",
                         help="random model: keep K of its layers, as `distill --layers K` would (size and speed)")
-    parser.add_argument("--vocab", default=None, metavar="CORPUS",
-                        help="export a trimmed vocabulary kept from CORPUS (export's --vocab)")
-    parser.add_argument("--vocab-set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a value of a --vocab recipe (export's --vocab-set)")
-    parser.add_argument("--vocab-min-agreement", type=float, default=0.995,
-                        help="export's --vocab-min-agreement (default 0.995)")
+    add_vocab_options(parser, "export a trimmed vocabulary kept from CORPUS (export's --vocab)")
     parser.add_argument("--output", type=Path, default=Path("runs/export-bench"), help="work and results folder")
     parser.add_argument("--quantize", default="fp16,int8,q4",
                         help="quantized copies to compare with fp32 (export's --quantize)")
@@ -301,8 +305,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         description += f" (first {len(sentences)} sentences)"
     export = out / "export"
     source = out / "export-source.json"
-    vocab = None if args.vocab is None else {"corpus": str(Path(args.vocab.split(":", 1)[-1]).resolve()),
-                                             "set": args.vocab_set, "min_agreement": args.vocab_min_agreement}
+    vocab = None
+    if args.vocab is not None:
+        from flair_modernbert.export.vocab import vocab_source
+
+        vocab = {"corpus": str(vocab_source(args.vocab)[1].resolve()), "set": args.vocab_set,
+                 "min_agreement": args.vocab_min_agreement}
     key = {"tagger": str(args.tagger.resolve()) if args.tagger else f"random-{args.size}-{args.vocab_rows}",
            "mtime": (args.tagger.stat().st_mtime if args.tagger else None), "quantize": list(quantize),
            "layers": args.layers, "vocab": vocab, "code": export_code_digest()}
