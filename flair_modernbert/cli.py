@@ -128,7 +128,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
     from flair_modernbert.distillation import distill
 
     result = distill(args.teacher, recipe, args.layers, args.output, alpha=args.alpha, temperature=args.temperature,
-                     seed=args.seed, progress=not args.no_progress, announce=lambda line: _out(line),
+                     target=args.target, seed=args.seed, progress=not args.no_progress, announce=lambda line: _out(line),
                      overwrite=args.overwrite, trust=args.trust_model)
     if result.results is not None and result.results.micro_f1 is not None:
         _out(f"student test micro F1 {result.results.micro_f1:.4f}: {result.output_dir}")
@@ -481,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "Train a student tagger that keeps K of the teacher's transformer layers (ModernBERT: global layers "
                  "stay global; others: evenly spaced), on the recipe's corpus (and synthetic PII) with its training "
                  "settings, with (1 - alpha) * gold loss + alpha * distillation loss (KL of the temperature-softened "
-                 "emission scores). The output is an ordinary run folder.")
+                 "emission scores, or of the CRF's per-token marginals). The output is an ordinary run folder.")
     p.add_argument("teacher", help="the teacher: final-model.pt or a training output folder")
     p.add_argument("recipe", type=Path, help="recipe whose corpus and training settings train the student "
                                              "(usually the teacher's: TEACHER/recipe.yaml)")
@@ -492,6 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of the distillation loss (0: gold labels only, 1: the teacher only)")
     p.add_argument("--temperature", type=_number(float, 0, low_open=True), default=2.0,
                    help="softmax temperature of the distillation loss")
+    p.add_argument("--target", default="emissions", metavar="emissions|marginals",
+                   help="what the student learns from the teacher: its emission scores, or its CRF's per-token "
+                        "marginals (a CRF head only)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a recipe value by its dotted key (repeatable), e.g. training.max_epochs=2")
     p.add_argument("--seed", type=int, default=None, help="the run's seed (default: the recipe's first seed)")

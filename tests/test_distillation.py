@@ -192,6 +192,84 @@ def test_the_mixed_loss_and_the_teacher_stays_out_of_the_student(modernbert_teac
         Distiller(student, teacher, temperature=0)
 
 
+def test_the_teacher_runs_once_per_sentence_and_not_at_all_with_alpha_0(modernbert_teacher, monkeypatch):
+    teacher = modernbert_teacher
+    sentences = [Sentence("John Smith moved to Berlin"), Sentence("Mary is here"), Sentence("Anna")]
+    for sentence in sentences:
+        sentence[0:1].add_label("ner", "person")
+    calls = []
+    forward = teacher.forward
+    monkeypatch.setattr(teacher, "forward", lambda *args: calls.append(len(args[1])) or forward(*args))
+    student = make_student(teacher, 2).eval()
+    with Distiller(student, teacher, alpha=0.5).attached() as distiller:
+        first, _ = student.forward_loss(sentences[:2])
+        assert calls == [2]
+        assert len(distiller._cache) == 2
+        again, _ = student.forward_loss(list(reversed(sentences[:2])))  # the same sentences: no teacher pass
+        assert calls == [2] and torch.allclose(first, again, atol=1e-5)
+        student.forward_loss(sentences)  # only the new one goes through the teacher
+        assert calls == [2, 1] and len(distiller._cache) == 3
+    calls.clear()
+    with Distiller(student, teacher, alpha=0.0).attached() as distiller:
+        student.forward_loss(sentences)
+        assert calls == [] and distiller.batch["distillation"] == 0.0 and distiller.batch["tokens"] == 9
+
+
+def test_crf_marginals_are_the_brute_force_sums_over_every_tag_sequence(modernbert_teacher):
+    import itertools
+
+    from flair_modernbert.distillation.marginals import crf_log_marginals
+
+    teacher = modernbert_teacher
+    sentences = sorted((Sentence(t) for t in ["John Smith moved on", "Mary is here", "Anna"]), key=len, reverse=True)
+    with torch.no_grad():
+        scores = teacher.forward(*teacher._prepare_tensors(sentences))
+    crf, lengths, transitions = scores
+    items = teacher.label_dictionary.get_items()
+    start, stop = items.index("<START>"), items.index("<STOP>")
+    tags = [i for i, item in enumerate(items) if item not in ("<START>", "<STOP>")]
+    for temperature in (1.0, 2.0):
+        found = crf_log_marginals(teacher, scores, temperature, differentiable=False).exp()
+        expected = []
+        for b, length in enumerate(lengths.tolist()):
+            paths = torch.tensor(list(itertools.product(range(len(items)), repeat=length)))
+            total = transitions[stop, paths[:, -1]].clone()
+            previous = torch.full((len(paths),), start)
+            for t in range(length):
+                total += crf[b, t, paths[:, t], previous]
+                previous = paths[:, t]
+            weights = torch.softmax(total.double() / temperature, dim=0)
+            for t in range(length):
+                expected.append(torch.stack([weights[paths[:, t] == y].sum() for y in tags]))
+        assert torch.allclose(found.double(), torch.stack(expected), atol=1e-5)
+        assert torch.allclose(found.sum(dim=1), torch.ones(len(found)), atol=1e-5)
+
+
+def test_marginal_distillation_trains_the_student_and_needs_a_crf(modernbert_teacher, tiny_bert_dir,
+                                                                   make_random_tagger):
+    teacher = modernbert_teacher
+    sentences = [Sentence("John Smith moved to Berlin"), Sentence("Mary is here")]
+    for sentence in sentences:
+        sentence[0:1].add_label("ner", "person")
+    twin = make_student(teacher, keep=[0, 1, 2, 3]).eval()
+    with Distiller(twin, teacher, alpha=1.0, target="marginals").attached():
+        loss, count = twin.forward_loss(sentences)
+        assert count == 8 and abs(float(loss.detach())) < 1e-4  # the teacher's double has nothing to learn
+    student = make_student(teacher, 2).eval()
+    for sentence in sentences:
+        sentence.clear_embeddings()
+    with Distiller(student, teacher, alpha=1.0, target="marginals").attached():
+        loss, _ = student.forward_loss(sentences)
+        assert float(loss.detach()) > 0
+        loss.backward()  # through the marginals (a gradient of log Z) into the emission layer
+    assert student.linear.weight.grad.abs().sum() > 0 and student.crf.transitions.grad.abs().sum() > 0
+    softmax = make_random_tagger(tiny_bert_dir, head="softmax", stock=True, layers="-1")
+    with pytest.raises(ValueError, match="--target marginals needs a CRF head"):
+        Distiller(make_student(softmax, 1), softmax, target="marginals")
+    with pytest.raises(ValueError, match="--target must be one of emissions, marginals, got 'logits'"):
+        Distiller(student, teacher, target="logits")
+
+
 # ------------------------------------------------------------------------------------------------ command
 @pytest.fixture(scope="module")
 def distilled(names_model, tmp_path_factory):
@@ -261,6 +339,10 @@ def test_distill_refuses_bad_arguments_before_writing(names_model, tmp_path, cap
     with pytest.raises(SystemExit):
         main(["distill", str(teacher), str(RECIPE), "--layers", "2", "--output", str(out), "--alpha", "2"])
     assert "argument --alpha" in capsys.readouterr().err
+    assert main(["distill", str(teacher), str(RECIPE), "--layers", "2", "--output", str(out), "--target", "logits",
+                 "--no-progress"]) == 2
+    assert "--target must be one of emissions, marginals, got 'logits'" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_the_student_exports_and_predict_mjs_gives_what_python_gives(distilled, node, tmp_path, capsys):

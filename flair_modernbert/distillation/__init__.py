@@ -1,7 +1,8 @@
 """The distillation room: students with fewer transformer layers, trained against a trained tagger.
 
 :mod:`.layers` chooses the teacher layers a student keeps, :mod:`.student` builds it, :mod:`.loss` mixes the gold
-loss with the distillation loss, :mod:`.plugin` logs both, :mod:`.run` is ``flair-modernbert distill``.
+loss with the distillation loss (on emissions, or on the CRF marginals of :mod:`.marginals`), :mod:`.plugin`
+logs both, :mod:`.run` is ``flair-modernbert distill``.
 """
 
 from flair_modernbert.distillation.layers import global_layers, select_layers

@@ -49,7 +49,8 @@ class DistillationLogPlugin(TrainerPlugin):
         sums = self.distiller.batch
         if sums["tokens"]:
             self._record((TRAIN, "gold_batch_loss"), sums["gold"] / sums["tokens"], batch_count)
-            self._record((TRAIN, "distillation_batch_loss"), sums["distillation"] / sums["tokens"], batch_count)
+            if self.distiller.alpha > 0:  # with alpha 0 the teacher is not run: no distillation term to show
+                self._record((TRAIN, "distillation_batch_loss"), sums["distillation"] / sums["tokens"], batch_count)
 
     @TrainerPlugin.hook
     def after_training_epoch(self, epoch: int, **kwargs: Any) -> None:
@@ -57,5 +58,8 @@ class DistillationLogPlugin(TrainerPlugin):
         if sums["tokens"]:
             gold, distillation = sums["gold"] / sums["tokens"], sums["distillation"] / sums["tokens"]
             self._record((OVERVIEW, "gold_loss"), gold, epoch)
-            self._record((OVERVIEW, "distillation_loss"), distillation, epoch)
-            logger.info("epoch %d: gold loss %.4f, distillation loss %.4f (per token)", epoch, gold, distillation)
+            if self.distiller.alpha > 0:
+                self._record((OVERVIEW, "distillation_loss"), distillation, epoch)
+                logger.info("epoch %d: gold loss %.4f, distillation loss %.4f (per token)", epoch, gold, distillation)
+            else:
+                logger.info("epoch %d: gold loss %.4f per token (alpha 0: no teacher)", epoch, gold)

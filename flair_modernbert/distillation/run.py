@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence, Union
 import torch
 
 from flair_modernbert.config import Recipe, load_recipe, with_overrides
-from flair_modernbert.distillation.loss import Distiller
+from flair_modernbert.distillation.loss import TARGETS, Distiller
 from flair_modernbert.distillation.plugin import DistillationLogPlugin
 from flair_modernbert.distillation.student import encoder_layers, make_student
 from flair_modernbert.tagging.loading import load_tagger
@@ -64,6 +64,7 @@ def distill(
     output: Union[str, Path],
     alpha: float = 0.5,
     temperature: float = 2.0,
+    target: str = "emissions",
     overrides: Sequence[str] = (),
     seed: Optional[int] = None,
     progress: bool = True,
@@ -81,6 +82,7 @@ def distill(
         output: the student's run folder (a non-empty one is refused unless ``overwrite``).
         alpha: weight of the distillation loss, from 0 (gold loss only) to 1 (teacher only).
         temperature: softmax temperature of the distillation loss, > 0.
+        target: ``"emissions"`` or ``"marginals"`` (the CRF's per-token marginals; a CRF teacher only).
         overrides: ``--set`` strings applied to the recipe.
         seed: the run's seed; default the recipe's first ``training.seeds``.
         progress: show progress bars.
@@ -92,7 +94,7 @@ def distill(
         The :class:`~flair_modernbert.training.results.RunResult` (folder, seed, scores).
 
     Raises:
-        ValueError: ``layers``, ``alpha`` or ``temperature`` out of range, a teacher that cannot be distilled, or a
+        ValueError: ``layers``, ``alpha``, ``temperature`` or ``target`` out of range, a teacher that cannot be distilled, or a
             corpus whose labels the teacher does not predict; all before anything is written.
         FileNotFoundError: no teacher, recipe or corpus.
         FileExistsError: a non-empty output folder without ``overwrite``.
@@ -103,7 +105,12 @@ def distill(
         raise ValueError(f"--alpha must be from 0 to 1, got {alpha}")
     if not temperature > 0:
         raise ValueError(f"--temperature must be > 0, got {temperature}")
+    if target not in TARGETS:
+        raise ValueError(f"--target must be one of {', '.join(TARGETS)}, got {target!r}")
     teacher = load_tagger(teacher_path, trust=trust)
+    if target == "marginals" and not teacher.use_crf:
+        raise ValueError(f"{teacher_path}: --target marginals needs a CRF head, and this teacher has a softmax head "
+                         "(its marginals are its emissions): use --target emissions")
     spec = encoder_layers(teacher)
     keep = spec.select(layers)
     run_seed = loaded.training.seeds[0] if seed is None else int(seed)
@@ -112,12 +119,12 @@ def distill(
     out.mkdir(parents=True, exist_ok=True)
     with run_log(out / LOG_FILE):
         announce(f"student: {len(keep)} of the teacher's {spec.count} layers ({spec.model_type}), teacher layers "
-                 f"{keep}; loss (1 - {alpha}) * gold + {alpha} * distillation at temperature {temperature}")
+                 f"{keep}; loss (1 - {alpha}) * gold + {alpha} * distillation ({target}) at temperature {temperature}")
         prepared = prepare(loaded, out, run_seed, None, announce)
         _check_labels(teacher, prepared.label_type, prepared.label_dictionary.get_items(),
                       loaded.source or "<recipe>")
         student = build(prepared, run_seed, make=partial(make_student, teacher, keep=keep))
-        distiller = Distiller(student, teacher, alpha, temperature)
+        distiller = Distiller(student, teacher, alpha, temperature, target)
         facts: dict[str, Any] = {
             "teacher": str(teacher_path),
             "encoder": spec.model_type,
@@ -126,6 +133,7 @@ def distill(
             "kept_layers": keep,
             "alpha": alpha,
             "temperature": temperature,
+            "target": target,
         }
         hparams = {**{k: v for k, v in facts.items() if k != "kept_layers"}, "kept_layers": ",".join(map(str, keep))}
         with distiller.attached():
