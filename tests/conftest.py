@@ -47,9 +47,7 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, *"abcdefghijklmnopqrstuvwxyz",
              *("##" + c for c in "abcdefghijklmnopqrstuvwxyz"), ".", ",", "'"]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    # the tokenizer says the model's 128 positions, as a real model's does, so longer texts are windowed
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True,
-                      model_max_length=128).save_pretrained(folder)
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(folder)
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=37, max_position_embeddings=128)

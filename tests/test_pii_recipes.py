@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,9 +61,13 @@ def test_pii_recipe_reads_a_conll03_folder_with_canonical_types(name, conll03_fo
 
 
 def test_pii_minilm_trains_with_the_documented_overrides(conll03_folder, tiny_bert_dir, tmp_path, capsys):
-    # the fixture's tokenizer says its 128 positions: synthetic documents longer than that (the tiny vocabulary
-    # spells most words letter by letter) are split into windows
-    model = tiny_bert_dir
+    from transformers import BertTokenizerFast
+
+    # the tokenizer says the model's 128 positions, as a real model's does, so that synthetic documents longer
+    # than that (the tiny vocabulary spells most words letter by letter) are split into windows
+    model = tmp_path / "bert"
+    shutil.copytree(tiny_bert_dir, model)
+    BertTokenizerFast.from_pretrained(model, model_max_length=128).save_pretrained(model)
     out = tmp_path / "run"
     code = main(["train", str(ROOT / "recipes" / "pii-minilm.yaml"), "--set", f"corpus.path={conll03_folder}",
                  "--set", f"embeddings.model={model}", "--set", "training.max_epochs=1",
