@@ -26,6 +26,28 @@ def _offline_cpu(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def load_benchmark():
+    """Loads ``benchmarks/NAME.py`` as a module, with its folder on ``sys.path`` while it loads (the scripts import
+    their siblings, as ``python benchmarks/NAME.py`` lets them)."""
+    import importlib.util
+    import sys
+
+    folder = Path(__file__).resolve().parent.parent / "benchmarks"
+
+    def load(name: str):
+        sys.path.insert(0, str(folder))
+        try:
+            spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(str(folder))
+        return module
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A random-weight ModernBERT (hidden 64, 4 layers, local window 16) with a byte-level BPE tokenizer."""
     return build_random_modernbert(tmp_path_factory.mktemp("tiny-modernbert"), size="tiny", seed=0)

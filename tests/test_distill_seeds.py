@@ -1,24 +1,19 @@
 """benchmarks/distill_seeds.py: students with and without the teacher over seeds, mean ± std, end to end on the
 names tagger."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "distill_seeds.py"
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "quickstart.yaml"
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def ds():
-    spec = importlib.util.spec_from_file_location("distill_seeds", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def ds(load_benchmark):
+    return load_benchmark("distill_seeds")
 
 
 def test_variants_are_parsed_and_bad_ones_named(ds):

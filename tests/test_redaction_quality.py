@@ -1,6 +1,5 @@
 """benchmarks/redaction_quality.py: the parts that need neither presidio-evaluator's environment nor spaCy's model."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -8,15 +7,11 @@ import pytest
 
 from flair_modernbert.tags import spans_from_tags
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "redaction_quality.py"
 
 
 @pytest.fixture(scope="module")
-def rq():
-    spec = importlib.util.spec_from_file_location("redaction_quality", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def rq(load_benchmark):
+    return load_benchmark("redaction_quality")
 
 
 def _column_sentences(path: Path) -> list[tuple[list[str], list[str]]]:

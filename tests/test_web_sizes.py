@@ -1,9 +1,7 @@
 """benchmarks/web_sizes.py: the table of sizes for the web, its smallest-file rule and goals, end to end on a tiny
 trained tagger (Node; Chromium is measured by the export benchmark's own tests)."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,15 +12,8 @@ SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "web_sizes.py"
 
 
 @pytest.fixture(scope="module")
-def ws():
-    sys.path.insert(0, str(SCRIPT.parent))  # it imports its sibling redaction_quality, as `python benchmarks/...` does
-    try:
-        spec = importlib.util.spec_from_file_location("web_sizes", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
-    return module
+def ws(load_benchmark):
+    return load_benchmark("web_sizes")
 
 
 def _row(model, layers, dtype, size, f1, leak, chromium, vocabulary="full", over=0.05):

@@ -100,7 +100,7 @@ class Distiller:
             parameter.requires_grad_(False)
         self.batch = self.zero_sums()
         self.epoch = self.zero_sums()
-        # the teacher's emissions per sentence object, dropped with the sentence (a corpus read lazily)
+        # the teacher's targets per sentence object, dropped with the sentence (a corpus read lazily)
         self._cache: "weakref.WeakKeyDictionary[Sentence, torch.Tensor]" = weakref.WeakKeyDictionary()
 
     @staticmethod
@@ -130,8 +130,8 @@ class Distiller:
         if missing:  # a subset of a length-sorted batch is length-sorted too, as a BiLSTM teacher wants
             with torch.no_grad():
                 tensor, lengths = teacher._prepare_tensors(missing)
-                emissions = self._targets(teacher, teacher.forward(tensor, lengths), differentiable=False)
-            for sentence, rows in zip(missing, torch.split(emissions, [len(s) for s in missing])):
+                targets = self._targets(teacher, teacher.forward(tensor, lengths), differentiable=False)
+            for sentence, rows in zip(missing, torch.split(targets, [len(s) for s in missing])):
                 cache[sentence] = rows.float().cpu()
                 # both encoders store word vectors under the same name: the student must compute its own
                 sentence.clear_embeddings()
