@@ -9,9 +9,12 @@ TARGET --seed S`` for every seed (``--alpha 0`` is the same student, the same la
 written to ``OUTPUT/NAME-seedS``. ``--leaks`` (span JSON lines with gold spans, e.g. a presidio-evaluator set of
 ``benchmarks/redaction_quality.py``) is scored with ``flair_modernbert.leaks`` for the teacher and every student at
 the recall bias each stores: core entity leak rate and over-redaction. ``summary.md`` holds one row per run and
-one per variant with mean ± std over the seeds; ``results.json`` every number. A run whose ``results.json`` (or
-``leaks.json``) exists is not redone, so an interrupted grid goes on; ``--set training.max_epochs=N`` and other
-recipe overrides apply to every student.
+one per variant with mean ± std over the seeds; ``results.json`` every number. A run whose ``results.json`` exists
+is read, not redone, so an interrupted grid goes on (its ``distillation.json`` must name the same teacher, layers,
+alpha, target and temperature, else the script stops: ``--set`` overrides are not compared); an interrupted run's
+folder is cleared and trained again, a symbolic link never. Leak scores are kept in ``leaks.json`` next to each
+run and redone when the gold file or the model differs. ``--set training.max_epochs=N`` and other recipe overrides
+apply to every student.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ logger = logging.getLogger("distill_seeds")
 
 def parse_variants(text: str) -> dict[str, tuple[float, str]]:
     """``"distilled=0.5,plain=0,marginals=0.5:marginals"`` → ``{name: (alpha, target)}``."""
+    from flair_modernbert.distillation.loss import TARGETS
+
     variants: dict[str, tuple[float, str]] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, sep, value = item.partition("=")
@@ -41,6 +46,8 @@ def parse_variants(text: str) -> dict[str, tuple[float, str]]:
             raise SystemExit(f"--variants: '{item}' is not NAME=ALPHA[:TARGET] with ALPHA from 0 to 1")
         if name in variants:
             raise SystemExit(f"--variants: '{name}' is named twice")
+        if (target or "emissions") not in TARGETS:
+            raise SystemExit(f"--variants: '{item}': TARGET must be one of {', '.join(TARGETS)}")
         variants[name] = (number, target or "emissions")
     if not variants:
         raise SystemExit("--variants: give at least one NAME=ALPHA[:TARGET]")
@@ -48,6 +55,7 @@ def parse_variants(text: str) -> dict[str, tuple[float, str]]:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """The command line (see the module docstring); a teacher that is no run folder or a missing file is refused."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("teacher", type=Path, help="the trained tagger (run folder)")
@@ -67,6 +75,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     except ValueError:
         parser.error(f"--seeds: expected comma-separated integers, got '{args.seeds}'")
     args.variants = parse_variants(args.variants)
+    if not (args.teacher / "results.json").is_file():
+        parser.error(f"teacher: {args.teacher} is not a run folder with results.json (its test F1 is the reference)")
     if args.leaks is not None and not args.leaks.is_file():
         parser.error(f"--leaks: no file {args.leaks}")
     return args
@@ -75,7 +85,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def leak_numbers(model: Path, gold: Path, folder: Path) -> dict[str, float]:
     """Core leak rate and over-redaction of ``model`` on ``gold`` at its stored recall bias (cached in ``folder``)."""
     path = folder / "leaks.json"
-    if not path.is_file():
+    if not path.is_file() or _leak_source(path) != (model.resolve(), gold.resolve()):
         from flair_modernbert.leaks.report import write_json
         from flair_modernbert.leaks.run import leak_report
 
@@ -86,7 +96,25 @@ def leak_numbers(model: Path, gold: Path, folder: Path) -> dict[str, float]:
             "recall_bias": report["recall_bias"]}
 
 
+def _leak_source(path: Path) -> tuple[Path, Path]:
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    return Path(str(meta.get("model"))).resolve(), Path(str(meta.get("data"))).resolve()
+
+
+def check_run(folder: Path, teacher: Path, layers: int, alpha: float, target: str, temperature: float) -> None:
+    """Stop if a finished run in ``folder`` was trained otherwise than asked (a stale grid, a wrong link)."""
+    facts = json.loads((folder / "distillation.json").read_text(encoding="utf-8"))
+    found = (Path(facts["teacher"]).resolve(), facts["student_layers"], facts["alpha"],
+             facts.get("target", "emissions"), facts["temperature"])  # runs before --target distilled emissions
+    wanted = (teacher.resolve(), layers, alpha, target, temperature)
+    if found != wanted:
+        names = ("teacher", "layers", "alpha", "target", "temperature")
+        differ = ", ".join(f"{n} {f} (asked {w})" for n, f, w in zip(names, found, wanted) if f != w)
+        raise SystemExit(f"{folder}: a finished run trained with {differ}; remove it or choose another --output")
+
+
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
@@ -137,12 +165,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for name, (alpha, target) in args.variants.items():
         for seed in args.seeds:
             folder = args.output / f"{name}-seed{seed}"
-            if not (folder / "results.json").is_file():
+            if (folder / "results.json").is_file():
+                check_run(folder, args.teacher, args.layers, alpha, target, args.temperature)
+            elif folder.is_symlink():
+                raise SystemExit(f"{folder} is a link to a run without results.json (still training?); not cleared")
+            else:
                 logger.info("training %s (alpha %g, %s, seed %d)", folder, alpha, target, seed)
                 distill(args.teacher, args.recipe, args.layers, folder, alpha=alpha, temperature=args.temperature,
                         target=target, overrides=args.set, seed=seed, progress=not args.no_progress,
                         overwrite=True)
             results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+            if results.get("micro_f1") is None:
+                raise SystemExit(f"{folder}: no test F1 in results.json (the recipe's corpus needs a test split)")
             row = {"variant": name, "alpha": alpha, "target": target, "seed": seed, "run": str(folder),
                    "f1": results["micro_f1"], "train_seconds": results["train_seconds"]}
             if args.leaks is not None:

@@ -20,7 +20,8 @@ def test_variants_are_parsed_and_bad_ones_named(ds):
     assert ds.parse_variants("distilled=0.5, plain=0,m=1:marginals") == {
         "distilled": (0.5, "emissions"), "plain": (0.0, "emissions"), "m": (1.0, "marginals")}
     for text, message in [("half", "'half' is not NAME=ALPHA"), ("a=2", "'a=2' is not NAME=ALPHA"),
-                          ("a=x", "'a=x' is not NAME=ALPHA"), ("a=0,a=1", "'a' is named twice"), ("", "at least one")]:
+                          ("a=x", "'a=x' is not NAME=ALPHA"), ("a=0,a=1", "'a' is named twice"), ("", "at least one"),
+                          ("m=0.5:marginal", "'m=0.5:marginal': TARGET must be one of emissions, marginals")]:
         with pytest.raises(SystemExit, match=message):
             ds.parse_variants(text)
 
@@ -67,3 +68,17 @@ def test_students_with_and_without_the_teacher_end_to_end(ds, names_model, tmp_p
     assert ds.main(argv) == 0  # done runs are read, not trained again
     assert model.stat().st_mtime_ns == stamp
     assert (out / "summary.md").read_text() == summary
+    stale = [*argv]
+    stale[stale.index("distilled=0.5,plain=0")] = "plain=0.5"  # the same folder, asked with another alpha
+    with pytest.raises(SystemExit, match=r"plain-seed1: a finished run trained with alpha 0.0 \(asked 0.5\)"):
+        ds.main(stale)
+    (out / "linked-seed1").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "elsewhere").mkdir()
+    linked = [*argv]
+    linked[linked.index("distilled=0.5,plain=0")] = "linked=0"
+    with pytest.raises(SystemExit, match="linked-seed1 is a link to a run without results.json"):
+        ds.main(linked)
+    assert (tmp_path / "elsewhere").is_dir()
+    with pytest.raises(SystemExit):
+        ds.main([str(tmp_path), *argv[1:]])  # a teacher folder without results.json
+    assert "is not a run folder with results.json" in capsys.readouterr().err

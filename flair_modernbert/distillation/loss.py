@@ -18,8 +18,10 @@ the wrong tags (which entity types it confuses), which a hard label cannot.
 :class:`Distiller` puts this loss in place of the student's ``forward_loss`` while training, without making the
 teacher a sub-module: the teacher's weights are neither trained, nor moved, nor saved with the student, whose
 class stays the teacher's (an ordinary tagger file). The frozen teacher in eval mode gives a sentence the same
-emissions every epoch, so they are computed once per sentence object and kept on the CPU while it lives (a
-3-of-6-layer MiniLM student's later epochs ran 1.2× faster so); with ``alpha`` 0 the teacher is not run.
+outputs every epoch, so they are computed once per sentence object and kept on the CPU while it lives (a
+3-of-6-layer MiniLM student's later epochs ran 1.2× faster so); with ``alpha`` 0 the teacher is not run. One
+exception: a teacher with ``use_context="document"`` windows long documents by the batch they arrive in, so its
+cached outputs are those of the first epoch's batch (the student's own context still follows its batch).
 """
 
 from __future__ import annotations
@@ -133,8 +135,9 @@ class Distiller:
             with torch.no_grad():
                 tensor, lengths = teacher._prepare_tensors(missing)
                 targets = self._targets(teacher, teacher.forward(tensor, lengths), differentiable=False)
+            targets = targets.float().cpu()  # one copy off the device per batch, not one per sentence
             for sentence, rows in zip(missing, torch.split(targets, [len(s) for s in missing])):
-                cache[sentence] = rows.float().cpu()
+                cache[sentence] = rows
                 # both encoders store word vectors under the same name: the student must compute its own
                 sentence.clear_embeddings()
         return torch.cat([cache[s] for s in sentences]).to(flair.device)

@@ -11,9 +11,8 @@ distribution as ``softmax(scores / T)`` does for a single token.
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 import torch
+from flair.models import SequenceTagger
 
 from flair_modernbert.tagging.losses import NOT_TAGS
 
@@ -34,7 +33,7 @@ def log_partition(crf_scores: torch.Tensor, lengths: torch.Tensor, transitions: 
     return torch.logsumexp(alpha + transitions[stop].unsqueeze(0), dim=1)
 
 
-def crf_log_marginals(tagger: Any, scores: Any, temperature: float = 1.0, differentiable: bool = True,
+def crf_log_marginals(tagger: SequenceTagger, scores: tuple, temperature: float = 1.0, differentiable: bool = True,
                       floor: float = 1e-12) -> torch.Tensor:
     """``(tokens, tags)`` log-marginals of a CRF tagger's batch, in the layout of
     :func:`~flair_modernbert.tagging.losses.emission_scores` (padding removed, ``<START>``/``<STOP>`` left out).
@@ -43,7 +42,8 @@ def crf_log_marginals(tagger: Any, scores: Any, temperature: float = 1.0, differ
         tagger: a Flair ``SequenceTagger`` with a CRF head.
         scores: what its ``forward`` returned: ``(crf_scores, lengths, transitions)``.
         temperature: all scores are divided by it first.
-        differentiable: keep the graph (a student's target); ``False`` for a frozen teacher.
+        differentiable: keep the graph (a student's target); ``False`` for a frozen teacher, and scores computed
+            without a graph (under ``torch.no_grad``) are treated so too.
         floor: probabilities are clamped to it before the log (a tag the CRF rules out has marginal 0).
 
     Raises:
@@ -54,6 +54,7 @@ def crf_log_marginals(tagger: Any, scores: Any, temperature: float = 1.0, differ
     crf_scores, lengths, transitions = scores
     items = tagger.label_dictionary.get_items()
     start, stop = items.index(NOT_TAGS[0]), items.index(NOT_TAGS[1])
+    differentiable = differentiable and crf_scores.requires_grad
     with torch.enable_grad():
         tempered = crf_scores.float() / temperature
         if not differentiable:
