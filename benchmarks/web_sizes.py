@@ -148,6 +148,8 @@ def measure_taggers(args: argparse.Namespace) -> list[dict[str, Any]]:
     vocabularies = [None] + ([args.vocab] if args.vocab else [])
     for tagger in args.taggers:
         name = _name(tagger)
+        # F1 is the model's own decoding; leaks are measured as the run redacts, at its recipe's recall bias
+        bias = run_recall_bias(tagger) or 0.0
         for vocab in vocabularies:
             out = args.output / (name + ("-trimmed" if vocab else ""))
             options = ["--tagger", str(tagger), "--corpus", str(args.corpus), "--quantize", args.quantize,
@@ -160,8 +162,6 @@ def measure_taggers(args: argparse.Namespace) -> list[dict[str, Any]]:
                 options.append("--skip-browser")
             results = export_benchmark(out, options, args.redo)
             found = rows_of(name, "trained", "trimmed" if vocab else "full", results, out / "export")
-            # F1 is the model's own decoding; leaks are measured as the run redacts, at its recipe's recall bias
-            bias = run_recall_bias(tagger) or 0.0
             for row in found:
                 row["recall_bias"] = bias
                 if args.leaks is not None:

@@ -41,10 +41,27 @@ from flair_modernbert.tagging.losses import emission_scores
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Distiller", "TARGETS", "distillation_loss", "emission_scores"]
+__all__ = ["Distiller", "TARGETS", "check_settings", "distillation_loss", "emission_scores"]
 
 #: What the student is pulled towards: the teacher's emission scores, or its CRF's per-token marginals.
 TARGETS = ("emissions", "marginals")
+
+
+def check_settings(alpha: float, temperature: float, target: str, crf: bool) -> None:
+    """Refuse ``alpha`` outside [0, 1], ``temperature`` <= 0, an unknown ``target``, or marginals without a CRF.
+
+    Raises:
+        ValueError: naming the option as the command line spells it.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"--alpha must be from 0 to 1, got {alpha}")
+    if not temperature > 0:
+        raise ValueError(f"--temperature must be > 0, got {temperature}")
+    if target not in TARGETS:
+        raise ValueError(f"--target must be one of {', '.join(TARGETS)}, got {target!r}")
+    if target == "marginals" and not crf:
+        raise ValueError("--target marginals needs a CRF head; a softmax head's marginals are its emissions: "
+                         "use --target emissions")
 
 
 def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float,
@@ -82,20 +99,12 @@ class Distiller:
 
     def __init__(self, student: SequenceTagger, teacher: SequenceTagger, alpha: float = 0.5,
                  temperature: float = 2.0, target: str = "emissions") -> None:
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"--alpha must be from 0 to 1, got {alpha}")
-        if not temperature > 0:
-            raise ValueError(f"--temperature must be > 0, got {temperature}")
+        check_settings(alpha, temperature, target, teacher.use_crf)
         if student.label_dictionary.get_items() != teacher.label_dictionary.get_items():
             raise ValueError("student and teacher predict different tags: "
                              f"{student.label_dictionary.get_items()} vs {teacher.label_dictionary.get_items()}")
         if student.use_crf != teacher.use_crf:
             raise ValueError("student and teacher have different heads (one has a CRF, the other not)")
-        if target not in TARGETS:
-            raise ValueError(f"--target must be one of {', '.join(TARGETS)}, got {target!r}")
-        if target == "marginals" and not teacher.use_crf:
-            raise ValueError("--target marginals needs a CRF head; a softmax head's marginals are its emissions: "
-                             "use --target emissions")
         self.target = target
         self.student, self.teacher = student, teacher
         self.alpha, self.temperature = float(alpha), float(temperature)

@@ -11,10 +11,11 @@ distribution as ``softmax(scores / T)`` does for a single token.
 from __future__ import annotations
 
 import logging
+
 import torch
 from flair.models import SequenceTagger
 
-from flair_modernbert.tagging.losses import NOT_TAGS
+from flair_modernbert.tagging.losses import NOT_TAGS, crf_token_rows
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,4 @@ def crf_log_marginals(tagger: SequenceTagger, scores: tuple, temperature: float 
         log_z = log_partition(tempered, lengths, transitions.float() / temperature, start, stop)
         (pairwise,) = torch.autograd.grad(log_z.sum(), tempered, create_graph=differentiable)
     unary = pairwise.sum(dim=3)  # p(tag at t = to), summed over the previous tag
-    tags = torch.tensor([i for i, item in enumerate(items) if item not in NOT_TAGS], device=unary.device)
-    marginals = torch.cat([row[: int(length)] for row, length in zip(unary[:, :, tags], lengths)])
-    return torch.log(marginals.clamp_min(floor))
+    return torch.log(crf_token_rows(tagger, unary, lengths).clamp_min(floor))

@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence, Union
 import torch
 
 from flair_modernbert.config import Recipe, load_recipe, with_overrides
-from flair_modernbert.distillation.loss import TARGETS, Distiller
+from flair_modernbert.distillation.loss import Distiller, check_settings
 from flair_modernbert.distillation.plugin import DistillationLogPlugin
 from flair_modernbert.distillation.student import encoder_layers, make_student
 from flair_modernbert.tagging.loading import load_tagger
@@ -101,16 +101,12 @@ def distill(
     """
     announce = logged(announce)
     loaded = with_overrides(recipe, overrides) if isinstance(recipe, Recipe) else load_recipe(recipe, overrides)
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"--alpha must be from 0 to 1, got {alpha}")
-    if not temperature > 0:
-        raise ValueError(f"--temperature must be > 0, got {temperature}")
-    if target not in TARGETS:
-        raise ValueError(f"--target must be one of {', '.join(TARGETS)}, got {target!r}")
+    check_settings(alpha, temperature, target, crf=True)  # the head is checked once the teacher is loaded
     teacher = load_tagger(teacher_path, trust=trust)
-    if target == "marginals" and not teacher.use_crf:
-        raise ValueError(f"{teacher_path}: --target marginals needs a CRF head, and this teacher has a softmax head "
-                         "(its marginals are its emissions): use --target emissions")
+    try:
+        check_settings(alpha, temperature, target, teacher.use_crf)
+    except ValueError as error:
+        raise ValueError(f"{teacher_path}: {error}") from None
     spec = encoder_layers(teacher)
     keep = spec.select(layers)
     run_seed = loaded.training.seeds[0] if seed is None else int(seed)

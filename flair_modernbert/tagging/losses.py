@@ -25,7 +25,7 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LOSSES", "NOT_TAGS", "dice_loss", "emission_scores"]
+__all__ = ["LOSSES", "NOT_TAGS", "crf_token_rows", "dice_loss", "emission_scores"]
 
 #: entries of a CRF tag dictionary that are never a token's tag
 NOT_TAGS = ("<START>", "<STOP>")
@@ -76,8 +76,13 @@ def emission_scores(tagger: Any, scores: Any) -> torch.Tensor:
     if not tagger.use_crf:
         return scores
     crf_scores, lengths, transitions = scores
-    tags = [i for i, item in enumerate(tagger.label_dictionary.get_items()) if item not in NOT_TAGS]
-    index = torch.tensor(tags, device=crf_scores.device)
     # the CRF adds transitions[to, from] to the emission of `to` for every `from`: undo it for from = 0
-    emissions = crf_scores[:, :, index, 0] - transitions[index, 0]
-    return torch.cat([emission[: int(length)] for emission, length in zip(emissions, lengths)])
+    return crf_token_rows(tagger, crf_scores[:, :, :, 0] - transitions[:, 0], lengths)
+
+
+def crf_token_rows(tagger: Any, per_entry: torch.Tensor, lengths: Any) -> torch.Tensor:
+    """``(tokens, tags)`` from a CRF tagger's padded ``(batch, tokens, dictionary entries)`` values: padding
+    removed, sentences in batch order, the dictionary's tags without ``<START>``/``<STOP>``."""
+    tags = [i for i, item in enumerate(tagger.label_dictionary.get_items()) if item not in NOT_TAGS]
+    rows = per_entry[:, :, torch.tensor(tags, device=per_entry.device)]
+    return torch.cat([row[: int(length)] for row, length in zip(rows, lengths)])
