@@ -627,7 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quantize", default=None, metavar="fp16,int8,q4",
                    help="also write smaller copies, one or several separated by commas: fp16 (onnx/model_fp16.onnx, "
                         "Transformers.js dtype 'fp16'), int8 (onnx/model_quantized.onnx, dtype 'q8'), q4 (4-bit "
-                        "weights, onnx/model_q4.onnx, dtype 'q4')")
+                        "weights and embedding tables, onnx/model_q4.onnx, dtype 'q4')")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: 17, or 18 with --exporter dynamo)")
     p.add_argument("--exporter", choices=["torchscript", "dynamo"], default="torchscript",
                    help="torch's ONNX exporter: TorchScript-based (fast) or dynamo-based")

@@ -223,6 +223,7 @@ def test_bert_export_folder_windows_and_quantized_copies(tiny_bert_dir, make_ran
 
     q4 = onnx.load(str(out / "onnx" / "model_q4.onnx"))
     assert any(node.op_type == "MatMulNBits" for node in q4.graph.node)
+    assert any(t.name.endswith("_q4_codes") for t in q4.graph.initializer)  # 4-bit embedding tables
     summary = result.summary()
     assert "onnx/model_q4.onnx" in summary and "(q4)" in summary and "(fp16)" in summary
 
@@ -232,6 +233,76 @@ def test_bert_export_folder_windows_and_quantized_copies(tiny_bert_dir, make_ran
     cut = make_random_tagger(tiny_bert_dir, stock=True, allow_long_sentences=False,
                              transformers_tokenizer_kwargs={"model_max_length": 64})
     assert export_spec(cut).overflow == "truncate"
+
+
+def _table_graph(path: Path, table: np.ndarray, weight: np.ndarray) -> None:
+    """ids -> Gather(table) -> MatMul(weight) -> logits, the shape of an encoder's first and last steps."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "ids"], ["rows"]), helper.make_node("MatMul", ["rows", "weight"], ["logits"])],
+        "table", [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "n"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "n", weight.shape[1]])],
+        [numpy_helper.from_array(table, "table"), numpy_helper.from_array(weight, "weight")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def _rows(path: Path, ids: np.ndarray) -> np.ndarray:
+    """The looked-up rows of a table graph's (quantized) copy: its output cut before the MatMul."""
+    import onnx
+    import onnxruntime
+
+    model = onnx.load(str(path))
+    matmul = next(n for n in model.graph.node if n.op_type in ("MatMul", "MatMulNBits"))
+    model.graph.node.remove(matmul)
+    model.graph.output[0].name = matmul.input[0]
+    model.graph.output[0].type.tensor_type.ClearField("shape")
+    return onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, {"ids": ids})[0]
+
+
+@pytest.mark.parametrize("width", [64, 40])
+def test_q4_embedding_tables_are_4_bit_blocks(tmp_path, width):
+    """q4 stores embedding tables as 4-bit codes in blocks of 32 with a float16 scale and minimum, unpacked by
+    standard operators (no contrib op: the browsers' WebAssembly build lacks GatherBlockQuantized): each looked-up
+    value within half a step of the float table (an outlier coarsens its own block only), ids of any shape, a row
+    width that is not a multiple of the block padded and cut back; the file 5 / 8 of the int8-table one's size;
+    embedding_block_size=None keeps int8 tables; a block size that is not a power of two >= 16 is refused by name."""
+    import onnx
+
+    from flair_modernbert.export.onnx_graph import quantize_q4
+
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(4000, width)).astype(np.float32)
+    table[7, 3] = 40.0
+    weight = rng.normal(size=(width, 8)).astype(np.float32)
+    _table_graph(tmp_path / "model.onnx", table, weight)
+
+    four = quantize_q4(tmp_path / "model.onnx", tmp_path / "q4.onnx", embedding_block_size=32)
+    eight = quantize_q4(tmp_path / "model.onnx", tmp_path / "q4-int8-tables.onnx", embedding_block_size=None)
+    nodes4 = onnx.load(str(four)).graph.node
+    assert {n.op_type for n in nodes4 if n.domain not in ("", "ai.onnx")} == {"MatMulNBits"}
+    assert "DequantizeLinear" in {n.op_type for n in onnx.load(str(eight)).graph.node}
+    if width == 64:  # 4 bits + 32 bits of scale and minimum per 32 values (5 bits) against 8 bits
+        assert 0.6 * eight.stat().st_size < four.stat().st_size < 0.66 * eight.stat().st_size
+
+    ids = np.array([[0, 7, 3999], [7, 12, 12]], dtype=np.int64)
+    rows = _rows(four, ids)
+    assert rows.shape == (2, 3, width)
+    padded = np.zeros((2, 3, 64), dtype=np.float32)
+    padded[..., :width] = table[ids]
+    blocks = padded.reshape(2, 3, 2, 32)
+    step = (blocks.max(-1) - blocks.min(-1)) / 15
+    error = np.abs(np.pad(rows, ((0, 0), (0, 0), (0, 64 - width))).reshape(2, 3, 2, 32) - blocks)
+    assert (error <= step[..., None] * 0.5 * 1.01 + 1e-3).all()  # float16 scale and minimum: 1 % slack
+    assert error[0, 0].max() < 0.5 < error[0, 1, 0].max()  # row 7's first block holds the outlier
+    assert np.allclose(_rows(eight, ids), table[ids], atol=np.abs(table).max(0).max() / 63)
+
+    with pytest.raises(ValueError, match="quantize_q4: embedding_block_size must be a power of two >= 16, got 48"):
+        quantize_q4(tmp_path / "model.onnx", tmp_path / "bad.onnx", embedding_block_size=48)
 
 
 def test_parse_quantize():

@@ -96,7 +96,8 @@ def test_a_run_the_page_moved_to_another_device_is_left_out_and_said():
 
 
 def test_trained_tagger_f1_in_node_and_chromium_equals_pythons(node, names_model, tmp_path, capsys):
-    """The names tagger exported with int8: per dtype the micro F1 of the JavaScript module (Node, and Chromium through
+    """The names tagger exported with int8 and q4 (4-bit MatMuls and embedding tables: contrib operators the WASM
+    build must run): per dtype the micro F1 of the JavaScript module (Node, and Chromium through
     the example page's worker, on WASM and on WebGPU) equals Python's on the same ONNX file, and fp32 equals Flair's
     own. Headless Chromium with --enable-unsafe-webgpu offers SwiftShader's software adapter on a machine without a
     GPU (tests/test_browser_page.py checks that it is there)."""
@@ -105,27 +106,27 @@ def test_trained_tagger_f1_in_node_and_chromium_equals_pythons(node, names_model
     run, corpus = names_model
     out = tmp_path / "bench"
     code = main(["--tagger", str(run), "--corpus", str(corpus), "--set", "corpus.train_file=train.txt",
-                 "--set", "corpus.dev_file=dev.txt", "--set", "corpus.test_file=test.txt", "--quantize", "int8",
+                 "--set", "corpus.dev_file=dev.txt", "--set", "corpus.test_file=test.txt", "--quantize", "int8,q4",
                  "--skip-timing", "--webgpu", "--output", str(out), "--chromium", CHROMIUM])
     printed = capsys.readouterr().out
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert code == 0, results["f1_failures"]
     f1 = results["f1"]
     runtimes = ("python", "node", "chromium wasm", "chromium webgpu")
-    assert set(f1) == {"flair", *(f"{r} {d}" for r in runtimes for d in ("fp32", "q8"))}
+    assert set(f1) == {"flair", *(f"{r} {d}" for r in runtimes for d in ("fp32", "q8", "q4"))}
     assert f1["flair"] > 0.5  # a tagger that finds most names, so equal scores are not equal zeros
-    for dtype in ("fp32", "q8"):
+    for dtype in ("fp32", "q8", "q4"):
         for runtime in runtimes[1:]:
             assert abs(f1[f"{runtime} {dtype}"] - f1[f"python {dtype}"]) <= F1_TOLERANCE
     assert abs(f1["python fp32"] - f1["flair"]) <= F1_TOLERANCE
     tags = json.loads((out / "tags.json").read_text(encoding="utf-8"))
     assert tags["node fp32"] == tags["python fp32"] == tags["chromium wasm fp32"] == tags["chromium webgpu fp32"]
     assert results["agreement"]["q8"]["words"] == sum(len(s) for s in tags["node fp32"])
-    assert "| fp32 |" in printed and "| int8 (`q8`) |" in printed and "PASS" in printed
+    assert "| fp32 |" in printed and "| int8 (`q8`) |" in printed and "| q4 |" in printed and "PASS" in printed
     # the export is reused while the tagger and --quantize stay the same
     stamp = (out / "export" / "onnx" / "model.onnx").stat().st_mtime_ns
     assert main(["--tagger", str(run), "--corpus", str(corpus), "--set", "corpus.train_file=train.txt",
-                 "--set", "corpus.dev_file=dev.txt", "--set", "corpus.test_file=test.txt", "--quantize", "int8",
+                 "--set", "corpus.dev_file=dev.txt", "--set", "corpus.test_file=test.txt", "--quantize", "int8,q4",
                  "--skip-timing", "--skip-browser", "--output", str(out)]) == 0
     assert (out / "export" / "onnx" / "model.onnx").stat().st_mtime_ns == stamp
 

@@ -21,7 +21,7 @@ subtokens), which equals the unpadded forward ``ModernBertEmbeddings`` ran and i
 
 Smaller copies (``--quantize``): :func:`quantize_fp16` (float16 weights and activations, float32 inputs and
 ``logits``), :func:`quantize_int8` (dynamic int8 MatMul and embedding weights), :func:`quantize_q4` (4-bit
-block-quantized MatMul weights, ONNX Runtime's ``MatMulNBits``, int8 embedding tables), the files Transformers.js
+block-quantized MatMul weights, ONNX Runtime's ``MatMulNBits``, and 4-bit embedding tables), the files Transformers.js
 loads for ``dtype`` ``fp16``, ``q8``, ``q4``.
 """
 
@@ -41,7 +41,7 @@ from flair_modernbert.export.spec import ExportSpec
 logger = logging.getLogger(__name__)
 
 __all__ = ["EmissionGraph", "export_onnx", "quantize", "quantize_fp16", "quantize_int8", "quantize_q4", "DEFAULT_OPSET",
-           "Q4_BLOCK_SIZE"]
+           "Q4_BLOCK_SIZE", "Q4_EMBEDDING_BLOCK_SIZE"]
 
 #: ONNX opset written by default: new enough for the exporter, old enough for onnxruntime-web.
 DEFAULT_OPSET = 17
@@ -183,6 +183,8 @@ def quantize_int8(source: os.PathLike | str, target: os.PathLike | str) -> Path:
 
 #: Weights per 4-bit block (one scale each) in :func:`quantize_q4`; Transformers.js' own q4 models use 32.
 Q4_BLOCK_SIZE = 32
+#: Values per 4-bit block of an embedding table row in :func:`quantize_q4`.
+Q4_EMBEDDING_BLOCK_SIZE = 128
 
 
 def quantize_fp16(source: os.PathLike | str, target: os.PathLike | str) -> Path:
@@ -204,14 +206,25 @@ def quantize_fp16(source: os.PathLike | str, target: os.PathLike | str) -> Path:
     return target
 
 
-def quantize_q4(source: os.PathLike | str, target: os.PathLike | str, block_size: int = Q4_BLOCK_SIZE) -> Path:
+def quantize_q4(source: os.PathLike | str, target: os.PathLike | str, block_size: int = Q4_BLOCK_SIZE,
+                embedding_block_size: Optional[int] = Q4_EMBEDDING_BLOCK_SIZE) -> Path:
     """4-bit weights: every MatMul with a constant weight becomes ONNX Runtime's ``MatMulNBits`` (blocks of
     ``block_size`` weights, one float scale and one 4-bit zero point per block: on the trained all-MiniLM-L6-v2 WNUT-17
-    tagger symmetric blocks cost 0.031 test F1, these 0.017), and the embedding tables (``Gather``) get int8 weights as in
-    :func:`quantize_int8` (standard ``DequantizeLinear``); without that, a model's float32 embedding table (a quarter
-    of ModernBERT-base) would make the q4 file larger than the int8 one.
+    tagger symmetric blocks cost 0.031 test F1, these 0.017), and every embedding table (a ``Gather`` of a constant)
+    is stored in 4-bit blocks of ``embedding_block_size`` values, unpacked by standard operators
+    (:mod:`flair_modernbert.export.tables`: ONNX Runtime's own ``GatherBlockQuantized`` is missing from the
+    WebAssembly build Transformers.js runs in browsers). The token table is half of a small encoder's weights:
+    the 3-layer MiniLM student's q4 file is 9.5 MiB with 4-bit tables instead of 14.8 with int8 ones.
+    ``embedding_block_size=None`` keeps int8 tables (per channel, as :func:`quantize_int8`).
 
     Uses ``onnxruntime.quantization.matmul_nbits_quantizer.MatMulNBitsQuantizer`` (needs ``onnx-ir``).
+
+    Args:
+        source: the fp32 graph.
+        target: the file to write.
+        block_size: weights per block of the MatMul weights (a power of two >= 16).
+        embedding_block_size: values per block of a table row (a power of two >= 16; a narrower row is one block),
+            or ``None`` for int8 tables.
 
     Returns:
         ``target``.
@@ -222,14 +235,23 @@ def quantize_q4(source: os.PathLike | str, target: os.PathLike | str, block_size
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
+    from flair_modernbert.export.tables import four_bit_tables
+
+    for name, value in (("block_size", block_size), ("embedding_block_size", embedding_block_size)):
+        if value is not None and (value < 16 or value & (value - 1)):
+            raise ValueError(f"quantize_q4: {name} must be a power of two >= 16, got {value}")
     target = Path(target)
     quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), bits=4, block_size=block_size, is_symmetric=False)
     quantizer.process()
-    with tempfile.TemporaryDirectory() as scratch:
-        matmuls = Path(scratch) / "matmul_q4.onnx"
-        quantizer.model.save_model_to_file(str(matmuls))
-        quantize_dynamic(str(matmuls), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["Gather"],
-                         per_channel=True)
+    if embedding_block_size is not None:
+        four_bit_tables(quantizer.model.model, embedding_block_size)
+        quantizer.model.save_model_to_file(str(target))
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            matmuls = Path(scratch) / "matmul_q4.onnx"
+            quantizer.model.save_model_to_file(str(matmuls))
+            quantize_dynamic(str(matmuls), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["Gather"],
+                             per_channel=True)
     logger.info("wrote %s (%.1f MiB)", target, target.stat().st_size / 2**20)
     return target
 

@@ -599,9 +599,13 @@ def summary_lines(record: dict[str, Any], files: dict[str, int]) -> list[str]:
     removed = record["rows_total"] - record["rows_kept"]
     lines = [f"  vocabulary: {record['rows_kept']} of {record['rows_total']} embedding rows kept "
              f"({record['rows_kept'] / record['rows_total']:.1%}; {record['seen']} tokens seen in {record['corpus']})"]
-    # bytes per embedding value in each file: fp32 4, fp16 2, int8 and q4 (int8 embedding tables) 1
+    from flair_modernbert.export.onnx_graph import Q4_EMBEDDING_BLOCK_SIZE
+    from flair_modernbert.export.tables import TABLE_OVERHEAD_BITS
+
+    # bytes per embedding value in each file: fp32 4, fp16 2, int8 1, q4 half a byte + a block's scale and minimum
+    q4_width = (4 + TABLE_OVERHEAD_BITS / Q4_EMBEDDING_BLOCK_SIZE) / 8
     for name, width in (("onnx/model.onnx", 4), ("onnx/model_fp16.onnx", 2), ("onnx/model_quantized.onnx", 1),
-                        ("onnx/model_q4.onnx", 1)):
+                        ("onnx/model_q4.onnx", q4_width)):
         if name in files:
             before = files[name] + removed * record["hidden_size"] * width
             lines.append(f"    {name}: {files[name] / 2**20:.1f} MiB (untrimmed: about {before / 2**20:.1f} MiB)")
