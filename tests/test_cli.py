@@ -188,12 +188,14 @@ def test_no_progress_also_silences_flairs_own_bars(tmp_path):
         [sys.executable, "-m", "flair_modernbert.cli", "train", str(recipe), "--set", f"corpus.path={corpus}",
          "--set", "corpus.train_file=train.txt", "--set", "corpus.dev_file=dev.txt", "--set",
          "corpus.test_file=test.txt", "--set", "training.max_epochs=1", "--output", str(tmp_path / "run"),
-         "--no-progress"],
+         "--set", "augmentation=[{type: lowercase, p: 1.0}]", "--no-progress"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    # Flair's label-dictionary and corpus passes draw "600it [00:00, 88680.75it/s]" bars of their own
-    assert not re.search(r"\d+it \[|it/s\]", done.stderr), done.stderr[-2000:]
+    # Flair's label-dictionary and corpus passes draw "600it [00:00, 88680.75it/s]" bars of their own; the
+    # augmentation draws "augmenting: 10%|...| 70/677 [00:00<00:09, 691.73sent/s]"
+    assert (tmp_path / "run" / "augmentation.json").is_file()
+    assert not re.search(r"\d+it \[|it/s\]|augmenting|sent/s", done.stderr), done.stderr[-2000:]
 
 
 def test_no_progress_leaves_the_callers_environment_as_it_was(tmp_path, monkeypatch):

@@ -116,7 +116,7 @@ def distill(
     with run_log(out / LOG_FILE):
         announce(f"student: {len(keep)} of the teacher's {spec.count} layers ({spec.model_type}), teacher layers "
                  f"{keep}; loss (1 - {alpha}) * gold + {alpha} * distillation ({target}) at temperature {temperature}")
-        prepared = prepare(loaded, out, run_seed, None, announce)
+        prepared = prepare(loaded, out, run_seed, None, announce, progress)
         _check_labels(teacher, prepared.label_type, prepared.label_dictionary.get_items(),
                       loaded.source or "<recipe>")
         student = build(prepared, run_seed, make=partial(make_student, teacher, keep=keep))

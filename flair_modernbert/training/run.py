@@ -171,7 +171,8 @@ class Prepared:
         return self.recipe.corpus.label_type
 
 
-def _augment(corpus: Corpus, recipe: Recipe, seed: int, out: Path) -> tuple[Corpus, Optional[dict[str, Any]]]:
+def _augment(corpus: Corpus, recipe: Recipe, seed: int, out: Path,
+             progress: bool = True) -> tuple[Corpus, Optional[dict[str, Any]]]:
     config = recipe.augmentation
     if not config.ops:
         return corpus, None
@@ -179,7 +180,8 @@ def _augment(corpus: Corpus, recipe: Recipe, seed: int, out: Path) -> tuple[Corp
 
     # a seed written in the augmentation section fixes the data; otherwise it varies with the run's seed
     augmented, augmentation = augment_corpus(
-        corpus, config, label_type=recipe.corpus.label_type, seed=config.seed if config.seed is not None else seed
+        corpus, config, label_type=recipe.corpus.label_type, seed=config.seed if config.seed is not None else seed,
+        progress=progress,
     )
     data = augmentation.to_dict()
     if is_main_process():
@@ -193,8 +195,10 @@ def prepare(
     seed: int,
     tensorboard_dir: Optional[Union[str, Path]] = None,
     announce: Announce = _quiet,
+    progress: bool = True,
 ) -> Prepared:
-    """Device, output folder, seed, corpus (augmented) and label dictionary of a run."""
+    """Device, output folder, seed, corpus (augmented: with a progress bar unless ``progress`` is false) and label
+    dictionary of a run."""
     started = time.time()
     if is_distributed():
         # NCCL on CUDA machines, gloo on the CPU (also when the recipe asks for the CPU)
@@ -212,7 +216,7 @@ def prepare(
 
     label_type = recipe.corpus.label_type
     corpus = load_corpus(recipe)  # its corpus and its synthetic: section
-    corpus, augmentation = _augment(corpus, recipe, seed, out)
+    corpus, augmentation = _augment(corpus, recipe, seed, out, progress)
     if corpus.train is None or len(corpus.train) == 0:
         raise ValueError(f"{recipe.source or '<recipe>'}: the corpus has no training sentences")
     announce(summarize_corpus(corpus, label_type).format())
@@ -496,7 +500,7 @@ def train_run(
         claim_output(out, resume, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     with run_log(out / LOG_FILE, append=resume) if is_main_process() else contextlib.nullcontext():
-        prepared = prepare(recipe, out, seed, tensorboard_dir, announce)
+        prepared = prepare(recipe, out, seed, tensorboard_dir, announce, progress)
         tagger = build(prepared, seed)
         fitted = fit(prepared, tagger, seed, resume, announce, progress, extra_plugins, hparams)
         if not is_main_process():
