@@ -214,7 +214,7 @@ def quantize_q4(source: os.PathLike | str, target: os.PathLike | str, block_size
     is stored in 4-bit blocks of ``embedding_block_size`` values, unpacked by standard operators
     (:mod:`flair_modernbert.export.tables`: ONNX Runtime's own ``GatherBlockQuantized`` is missing from the
     WebAssembly build Transformers.js runs in browsers). The token table is half of a small encoder's weights:
-    the 3-layer MiniLM student's q4 file is 9.5 MiB with 4-bit tables instead of 14.8 with int8 ones.
+    the 3-layer MiniLM student's q4 file is 9.4 MiB with 4-bit tables instead of 14.8 with int8 ones.
     ``embedding_block_size=None`` keeps int8 tables (per channel, as :func:`quantize_int8`).
 
     Uses ``onnxruntime.quantization.matmul_nbits_quantizer.MatMulNBitsQuantizer`` (needs ``onnx-ir``).

@@ -114,10 +114,16 @@ def four_bit_tables(model: Any, block_size: int) -> int:
         def name(step: str) -> str:
             return f"{prefix}/{step}"
 
-        def shape_of(*tail: str) -> list[Any]:
-            # the ids' shape followed by `tail`, computed at run time (ids may be [batch, length] or [length])
-            return [helper.make_node("Concat", [name("ids_shape"), *tail], [name("shape_" + "_".join(tail))], axis=0)]
+        def shape_of(tail: str) -> tuple[str, Any]:
+            # the ids' shape followed by the initializer `tail`, computed at run time (ids may be [batch, length]
+            # or [length]): the name of the shape and the node computing it
+            shape = name(f"shape_{tail}")
+            return shape, helper.make_node("Concat", [name("ids_shape"), f"{prefix}_{tail}"], [shape], axis=0)
 
+        pairs_shape, pairs_node = shape_of("pair_shape")
+        blocks_shape, blocks_node = shape_of("block_shape")
+        rows_shape, rows_node = shape_of("padded")
+        rows = out if padded == width else name("rows")
         nodes += [
             helper.make_node("Shape", [ids], [name("ids_shape")]),
             helper.make_node("Gather", [f"{prefix}_codes", ids], [name("bytes")], axis=0),
@@ -127,12 +133,12 @@ def four_bit_tables(model: Any, block_size: int) -> int:
             helper.make_node("Mul", [name("high"), f"{prefix}_sixteen"], [name("high16")]),
             helper.make_node("Sub", [name("bytes_f"), name("high16")], [name("low")]),
             # interleave: code 2k is the low nibble of byte k, code 2k + 1 its high nibble
-            *shape_of(f"{prefix}_pair_shape"),
-            helper.make_node("Reshape", [name("low"), name(f"shape_{prefix}_pair_shape")], [name("low2")]),
-            helper.make_node("Reshape", [name("high"), name(f"shape_{prefix}_pair_shape")], [name("high2")]),
+            pairs_node,
+            helper.make_node("Reshape", [name("low"), pairs_shape], [name("low2")]),
+            helper.make_node("Reshape", [name("high"), pairs_shape], [name("high2")]),
             helper.make_node("Concat", [name("low2"), name("high2")], [name("pairs")], axis=-1),
-            *shape_of(f"{prefix}_block_shape"),
-            helper.make_node("Reshape", [name("pairs"), name(f"shape_{prefix}_block_shape")], [name("codes")]),
+            blocks_node,
+            helper.make_node("Reshape", [name("pairs"), blocks_shape], [name("codes")]),
             # float16 on disk, float32 before the lookup: ONNX Runtime folds the Cast of a constant once at load,
             # and WebGPU devices without shader-f16 cannot gather float16 ("Program Gather requires f16")
             helper.make_node("Cast", [f"{prefix}_scales"], [name("scale_table")], to=TensorProto.FLOAT),
@@ -143,16 +149,14 @@ def four_bit_tables(model: Any, block_size: int) -> int:
             helper.make_node("Unsqueeze", [name("minimums"), f"{prefix}_last"], [name("minimums1")]),
             helper.make_node("Mul", [name("codes"), name("scales1")], [name("scaled")]),
             helper.make_node("Add", [name("scaled"), name("minimums1")], [name("blocks")]),
-            *shape_of(f"{prefix}_padded"),
-            helper.make_node("Reshape", [name("blocks"), name(f"shape_{prefix}_padded")], [name("rows")]),
+            rows_node,
+            helper.make_node("Reshape", [name("blocks"), rows_shape], [rows]),
         ]
-        if padded == width:
-            nodes.append(helper.make_node("Identity", [name("rows")], [out]))
-        else:
+        if rows != out:  # the row width was padded to whole blocks: cut it back
             graph.initializer.extend([numpy_helper.from_array(np.array([0], dtype=np.int64), f"{prefix}_zero"),
                                       numpy_helper.from_array(np.array([width], dtype=np.int64), f"{prefix}_width")])
-            nodes.append(helper.make_node("Slice", [name("rows"), f"{prefix}_zero", f"{prefix}_width",
-                                                    f"{prefix}_last"], [out]))
+            nodes.append(helper.make_node("Slice", [rows, f"{prefix}_zero", f"{prefix}_width", f"{prefix}_last"],
+                                          [out]))
         rewritten += 1
         logger.debug("4-bit table %s: %d x %d in blocks of %d", tensor.name, table.shape[0], width, size)
     del graph.node[:]
