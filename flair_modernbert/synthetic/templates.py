@@ -20,7 +20,7 @@ slot                      type                  value
 ``{iban}`` ``{profile}``  iban, url             IBAN; a URL with the person's name
 ``{company}``             organization          a company name
 ``{country}`` ``{place}`` location              a country; a city, country or state
-``{date}``                date                  a date of the last years
+``{date}``                date                  a date of the last years (a year alone: of the last 70)
 ``{url}`` ``{ip}``        url, ip               a URL; an IPv4 or IPv6 address
 ``{mail}``                email                 an address of no one in particular (``support@...``)
 others                    none                  filler: ``{num}``, ``{amount}``, ``{time}``, ``{ticket}``,

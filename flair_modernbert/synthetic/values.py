@@ -39,6 +39,8 @@ LOCALES: dict[str, str] = {
 #: Locales whose Faker writes IBANs of their own country (en_US borrows one of these).
 IBAN_LOCALES = ("en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL")
 
+#: How many years back a bare year of ``date`` reaches (from the drawn date's year).
+_BARE_YEAR_SPAN = 70
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December"]
@@ -119,6 +121,10 @@ class LocaleValues:
         self.locale = locale
         self.faker = Faker(locale)
         self.faker.seed_instance(seed)
+        for provider in self.faker.providers:
+            # it_IT's city list is built from a set: its order, and so the city a seed gives, follows the hash seed
+            if isinstance(getattr(provider, "cities", None), list):
+                provider.cities = sorted(provider.cities)
         self.country_code = LOCALES[locale]
         self.iban_fakers = [self.faker] if locale in IBAN_LOCALES else list(iban_fakers or [])
 
@@ -248,7 +254,10 @@ class LocaleValues:
         if roll < 0.05:
             return _WEEKDAYS[value.weekday()]  # "see you on Thursday": a date without its day number
         if roll < 0.1:
-            return str(value.year)
+            # a year alone is as often decades back as recent ("founded in 1994", "the 1986 film"): a student with
+            # few layers does not generalise from recent years to old ones. Spread from the date already drawn,
+            # not drawn anew, so the stream of draws (every other value of a seed) stays as it was.
+            return str(value.year - value.toordinal() % _BARE_YEAR_SPAN)
         return format_date(value, rng, self.locale)
 
     # ------------------------------------------------------------------------------------------------ internet
