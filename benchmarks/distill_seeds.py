@@ -25,7 +25,7 @@ import logging
 import statistics
 import sys
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 logger = logging.getLogger("distill_seeds")
 
@@ -60,7 +60,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("teacher", type=Path, help="the trained tagger (run folder)")
     parser.add_argument("recipe", type=Path, help="the recipe that trains the students (usually the teacher's)")
-    parser.add_argument("--layers", type=int, required=True, help="the students' number of layers")
+    parser.add_argument("--layers", required=True, metavar="K|T,T,...",
+                        help="the students' number of layers, or the teacher layers they keep (0,1: the two lowest)")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated training seeds")
     parser.add_argument("--variants", default="distilled=0.5,plain=0",
                         help="comma-separated NAME=ALPHA[:TARGET] (TARGET: emissions or marginals)")
@@ -75,6 +76,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     except ValueError:
         parser.error(f"--seeds: expected comma-separated integers, got '{args.seeds}'")
     args.variants = parse_variants(args.variants)
+    from flair_modernbert.distillation.layers import parse_layers
+
+    try:
+        args.layers = parse_layers(args.layers)
+    except ValueError as error:
+        parser.error(f"--layers: {error}")
     if not (args.teacher / "results.json").is_file():
         parser.error(f"teacher: {args.teacher} is not a run folder with results.json (its test F1 is the reference)")
     if args.leaks is not None and not args.leaks.is_file():
@@ -101,10 +108,12 @@ def _leak_source(path: Path) -> tuple[Path, Path]:
     return Path(str(meta.get("model"))).resolve(), Path(str(meta.get("data"))).resolve()
 
 
-def check_run(folder: Path, teacher: Path, layers: int, alpha: float, target: str, temperature: float) -> None:
+def check_run(folder: Path, teacher: Path, layers: Union[int, list[int]], alpha: float, target: str,
+              temperature: float) -> None:
     """Stop if a finished run in ``folder`` was trained otherwise than asked (a stale grid, a wrong link)."""
     facts = json.loads((folder / "distillation.json").read_text(encoding="utf-8"))
-    found = (Path(facts["teacher"]).resolve(), facts["student_layers"], facts["alpha"],
+    kept = facts["student_layers"] if isinstance(layers, int) else facts["kept_layers"]
+    found = (Path(facts["teacher"]).resolve(), kept, facts["alpha"],
              facts.get("target", "emissions"), facts["temperature"])  # runs before --target distilled emissions
     wanted = (teacher.resolve(), layers, alpha, target, temperature)
     if found != wanted:

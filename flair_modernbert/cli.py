@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Optional, Sequence, TextIO
+from typing import Any, BinaryIO, Callable, Optional, Sequence, TextIO, Union
 
 logger = logging.getLogger("flair_modernbert.cli")
 
@@ -74,6 +74,16 @@ def _number(kind: type, low: float, high: Optional[float] = None, low_open: bool
 
 
 _positive = _number(int, 1)
+
+
+def _student_layers(value: str) -> Union[int, list[int]]:
+    """An argparse type: ``distill --layers``, a count ``K >= 1`` or the teacher layers to keep (``0,1``)."""
+    from flair_modernbert.distillation.layers import parse_layers
+
+    try:
+        return parse_layers(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _recall_bias(value: str) -> float:
@@ -479,14 +489,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "distill", "train a student with fewer layers against a trained tagger (its teacher)",
                  "Train a student tagger that keeps K of the teacher's transformer layers (ModernBERT: global layers "
-                 "stay global; others: evenly spaced), on the recipe's corpus (and synthetic PII) with its training "
+                 "stay global; others: evenly spaced; or the layers --layers names), on the recipe's corpus (and synthetic PII) with its training "
                  "settings, with (1 - alpha) * gold loss + alpha * distillation loss (KL of the temperature-softened "
                  "emission scores, or of the CRF's per-token marginals). The output is an ordinary run folder.")
     p.add_argument("teacher", help="the teacher: final-model.pt or a training output folder")
     p.add_argument("recipe", type=Path, help="recipe whose corpus and training settings train the student "
                                              "(usually the teacher's: TEACHER/recipe.yaml)")
-    p.add_argument("--layers", type=_positive, required=True, metavar="K",
-                   help="the student's number of transformer layers, fewer than the teacher's")
+    p.add_argument("--layers", type=_student_layers, required=True, metavar="K|T,T,...",
+                   help="the student's number of transformer layers, fewer than the teacher's; or the teacher's "
+                        "layers to keep, counted from 0 (e.g. 0,1: the two lowest)")
     p.add_argument("--output", type=Path, required=True, help="the student's run folder")
     p.add_argument("--alpha", type=_number(float, 0, 1), default=0.5,
                    help="weight of the distillation loss (0: gold labels only, 1: the teacher only)")

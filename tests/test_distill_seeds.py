@@ -72,6 +72,14 @@ def test_students_with_and_without_the_teacher_end_to_end(ds, names_model, tmp_p
     stale[stale.index("distilled=0.5,plain=0")] = "plain=0.5"  # the same folder, asked with another alpha
     with pytest.raises(SystemExit, match=r"plain-seed1: a finished run trained with alpha 0.0 \(asked 0.5\)"):
         ds.main(stale)
+    lowest = [*argv]
+    lowest[lowest.index("--layers") + 1] = "0,1"  # the same count, other teacher layers (the runs kept [0, 2])
+    with pytest.raises(SystemExit, match=r"distilled-seed1: a finished run trained with layers \[0, 2\] "
+                                         r"\(asked \[0, 1\]\)"):
+        ds.main(lowest)
+    with pytest.raises(SystemExit):
+        ds.main([*argv[:argv.index("--layers") + 1], "0,x", *argv[argv.index("--layers") + 2:]])
+    assert "--layers: expected a number of layers or teacher layers like 0,1, got '0,x'" in capsys.readouterr().err
     (out / "linked-seed1").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     (tmp_path / "elsewhere").mkdir()
     linked = [*argv]

@@ -13,7 +13,7 @@ from flair.models import SequenceTagger
 
 from flair_modernbert.cli import main
 from flair_modernbert.distillation import Distiller, encoder_layers, make_student, select_layers
-from flair_modernbert.distillation.layers import global_layers
+from flair_modernbert.distillation.layers import global_layers, parse_layers
 from flair_modernbert.tagging.loading import load_tagger, read_model_file
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -62,6 +62,14 @@ def test_bert_like_students_are_evenly_spaced():
 def test_bad_layer_counts_are_refused(layers, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         select_layers(6, layers)
+
+
+def test_layers_are_a_count_or_the_teacher_layers_to_keep():
+    assert parse_layers("2") == 2 and parse_layers("0,1") == [0, 1] and parse_layers(" 0, 2 ,5") == [0, 2, 5]
+    with pytest.raises(ValueError, match="expected a number >= 1, got 0"):
+        parse_layers("0")
+    with pytest.raises(ValueError, match="expected a number of layers or teacher layers like 0,1, got '0,'"):
+        parse_layers("0,")
 
 
 # ------------------------------------------------------------------------------------------------ student
@@ -273,10 +281,10 @@ def test_marginal_distillation_trains_the_student_and_needs_a_crf(modernbert_tea
 # ------------------------------------------------------------------------------------------------ command
 @pytest.fixture(scope="module")
 def distilled(names_model, tmp_path_factory):
-    """The names tagger (4 layers) distilled into 2 layers for 2 epochs with `flair-modernbert distill`."""
+    """The names tagger (4 layers) distilled into its two lowest layers for 2 epochs with `flair-modernbert distill`."""
     teacher, corpus = names_model
     out = tmp_path_factory.mktemp("student") / "run"
-    code = main(["distill", str(teacher), str(RECIPE), "--layers", "2", "--output", str(out), "--no-progress",
+    code = main(["distill", str(teacher), str(RECIPE), "--layers", "0,1", "--output", str(out), "--no-progress",
                  "--set", f"corpus.path={corpus}", "--set", "corpus.train_file=train.txt",
                  "--set", "corpus.dev_file=dev.txt", "--set", "corpus.test_file=test.txt",
                  "--set", "training.max_epochs=2", "--alpha", "0.5", "--temperature", "2"])
@@ -289,7 +297,7 @@ def test_distill_writes_an_ordinary_run_folder(distilled):
     for name in ("final-model.pt", "results.json", "report.txt", "recipe.yaml", "training.log", "README.md"):
         assert (out / name).is_file(), name
     facts = json.loads((out / "distillation.json").read_text())
-    assert facts["kept_layers"] == [0, 2] and facts["teacher_layers"] == 4 and facts["alpha"] == 0.5
+    assert facts["kept_layers"] == [0, 1] and facts["teacher_layers"] == 4 and facts["alpha"] == 0.5
     results = json.loads((out / "results.json").read_text())
     assert results["test"]["micro"]["f1"] >= 0.9  # the names tagger knows its corpus: so does its student
     state = read_model_file(out / "final-model.pt")
@@ -342,6 +350,14 @@ def test_distill_refuses_bad_arguments_before_writing(names_model, tmp_path, cap
     assert main(["distill", str(teacher), str(RECIPE), "--layers", "2", "--output", str(out), "--target", "logits",
                  "--no-progress"]) == 2
     assert "--target must be one of emissions, marginals, got 'logits'" in capsys.readouterr().err
+    assert main(["distill", str(teacher), str(RECIPE), "--layers", "0,1,2,3", "--output", str(out),
+                 "--no-progress"]) == 2
+    assert "--layers 0,1,2,3: a student keeps fewer layers than its teacher's 4" in capsys.readouterr().err
+    assert main(["distill", str(teacher), str(RECIPE), "--layers", "2,1", "--output", str(out), "--no-progress"]) == 2
+    assert "layers to keep [2, 1]: expected increasing teacher layers from 0 to 3" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["distill", str(teacher), str(RECIPE), "--layers", "0,one", "--output", str(out)])
+    assert "expected a number of layers or teacher layers like 0,1, got '0,one'" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -5,7 +5,7 @@ loss with the distillation loss (on emissions, or on the CRF marginals of :mod:`
 logs both, :mod:`.run` is ``flair-modernbert distill``.
 """
 
-from flair_modernbert.distillation.layers import global_layers, select_layers
+from flair_modernbert.distillation.layers import global_layers, parse_layers, select_layers
 from flair_modernbert.distillation.loss import Distiller, distillation_loss, emission_scores
 from flair_modernbert.distillation.run import DISTILLATION_FILE, distill
 from flair_modernbert.distillation.student import encoder_layers, make_student
@@ -19,5 +19,6 @@ __all__ = [
     "encoder_layers",
     "global_layers",
     "make_student",
+    "parse_layers",
     "select_layers",
 ]

@@ -14,9 +14,27 @@ layer 0 goes nowhere else. Other encoders (BERT-like) have no roles: evenly spac
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
-__all__ = ["global_layers", "select_layers"]
+__all__ = ["global_layers", "parse_layers", "select_layers"]
+
+
+def parse_layers(value: str) -> Union[int, list[int]]:
+    """``--layers`` as written: a count ``K`` (``"2"``) or the teacher layers to keep, counted from 0 (``"0,1"``).
+
+    Raises:
+        ValueError: neither (named); a count below 1. Whether the layers fit the teacher is checked against it.
+    """
+    parts = [part.strip() for part in value.split(",")]
+    try:
+        numbers = [int(part) for part in parts]
+    except ValueError:
+        raise ValueError(f"expected a number of layers or teacher layers like 0,1, got {value!r}") from None
+    if len(numbers) == 1:
+        if numbers[0] < 1:
+            raise ValueError(f"expected a number >= 1, got {numbers[0]}")
+        return numbers[0]
+    return numbers
 
 
 def global_layers(num_layers: int, every: Optional[int]) -> list[bool]:

@@ -60,7 +60,7 @@ def _check_labels(teacher: Any, label_type: str, corpus_types: Sequence[str], so
 def distill(
     teacher_path: Union[str, Path],
     recipe: Union[str, Path, Recipe],
-    layers: int,
+    layers: Union[int, Sequence[int]],
     output: Union[str, Path],
     alpha: float = 0.5,
     temperature: float = 2.0,
@@ -78,7 +78,8 @@ def distill(
         teacher_path: the teacher's ``final-model.pt`` or run folder.
         recipe: the recipe (file or object) whose corpus, synthetic data and training settings train the student;
             usually the teacher's own (its run folder's ``recipe.yaml``).
-        layers: the student's number of layers, ``1 <= K <`` the teacher's.
+        layers: the student's number of layers, ``1 <= K <`` the teacher's (the teacher layers chosen as the
+            module docstring says), or the teacher layers to keep (increasing, fewer than the teacher's, roles kept).
         output: the student's run folder (a non-empty one is refused unless ``overwrite``).
         alpha: weight of the distillation loss, from 0 (gold loss only) to 1 (teacher only).
         temperature: softmax temperature of the distillation loss, > 0.
@@ -108,7 +109,10 @@ def distill(
     except ValueError as error:
         raise ValueError(f"{teacher_path}: {error}") from None
     spec = encoder_layers(teacher)
-    keep = spec.select(layers)
+    keep = spec.select(layers) if isinstance(layers, int) else spec.check(layers)
+    if len(keep) >= spec.count:
+        raise ValueError(f"--layers {','.join(map(str, keep))}: a student keeps fewer layers than its teacher's "
+                         f"{spec.count}")
     run_seed = loaded.training.seeds[0] if seed is None else int(seed)
     out = Path(output).resolve()
     claim_output(out, overwrite=overwrite)
