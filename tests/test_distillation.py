@@ -64,6 +64,18 @@ def test_bad_layer_counts_are_refused(layers, message):
         select_layers(6, layers)
 
 
+def test_a_bad_layers_argument_is_refused_before_torch_loads():
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom flair_modernbert.cli import main\ntry:\n"
+              "    main(['distill', 'teacher', 'recipe.yaml', '--layers', '0,x', '--output', 'out'])\n"
+              "except SystemExit as exit:\n    print(exit.code, 'torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["2", "False"], done.stdout + done.stderr
+    assert "expected a number of layers or teacher layers like 0,1, got '0,x'" in done.stderr
+
+
 def test_layers_are_a_count_or_the_teacher_layers_to_keep():
     assert parse_layers("2") == 2 and parse_layers("0,1") == [0, 1] and parse_layers(" 0, 2 ,5") == [0, 2, 5]
     with pytest.raises(ValueError, match="expected a number >= 1, got 0"):

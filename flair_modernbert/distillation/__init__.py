@@ -2,13 +2,17 @@
 
 :mod:`.layers` chooses the teacher layers a student keeps, :mod:`.student` builds it, :mod:`.loss` mixes the gold
 loss with the distillation loss (on emissions, or on the CRF marginals of :mod:`.marginals`), :mod:`.plugin`
-logs both, :mod:`.run` is ``flair-modernbert distill``.
+logs both, :mod:`.run` is ``flair-modernbert distill``. Only :mod:`.layers` loads with the package; the rest
+(torch, Flair) loads on first use.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+# torch-free, so `distill --layers` is parsed (and refused) before torch and Flair load
 from flair_modernbert.distillation.layers import global_layers, parse_layers, select_layers
-from flair_modernbert.distillation.loss import Distiller, distillation_loss, emission_scores
-from flair_modernbert.distillation.run import DISTILLATION_FILE, distill
-from flair_modernbert.distillation.student import encoder_layers, make_student
 
 __all__ = [
     "DISTILLATION_FILE",
@@ -22,3 +26,15 @@ __all__ = [
     "parse_layers",
     "select_layers",
 ]
+
+_LAZY = {
+    "Distiller": "loss", "distillation_loss": "loss", "emission_scores": "loss",
+    "DISTILLATION_FILE": "run", "distill": "run",
+    "encoder_layers": "student", "make_student": "student",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
