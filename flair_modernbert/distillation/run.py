@@ -109,10 +109,7 @@ def distill(
     except ValueError as error:
         raise ValueError(f"{teacher_path}: {error}") from None
     spec = encoder_layers(teacher)
-    keep = spec.select(layers) if isinstance(layers, int) else spec.check(layers)
-    if len(keep) >= spec.count:
-        raise ValueError(f"--layers {','.join(map(str, keep))}: a student keeps fewer layers than its teacher's "
-                         f"{spec.count}")
+    keep = spec.student(layers)
     run_seed = loaded.training.seeds[0] if seed is None else int(seed)
     out = Path(output).resolve()
     claim_output(out, overwrite=overwrite)

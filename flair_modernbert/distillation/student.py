@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 from flair.embeddings.transformer import TransformerEmbeddings
 from flair.models import SequenceTagger
@@ -56,6 +56,21 @@ class EncoderLayers:
     def select(self, student_layers: int) -> list[int]:
         """The teacher layers a student of ``student_layers`` layers keeps (see :func:`select_layers`)."""
         return select_layers(self.count, student_layers, self.every, self.first_is_special)
+
+    def student(self, layers: Union[int, Sequence[int]]) -> list[int]:
+        """The teacher layers a student keeps, from ``distill --layers``: a count (:meth:`select`) or the layers
+        themselves (:meth:`check`), fewer than the teacher's either way.
+
+        Raises:
+            ValueError: a count out of range, a list that :meth:`check` refuses or that keeps every layer.
+        """
+        if isinstance(layers, int):
+            return self.select(layers)
+        keep = self.check(layers)
+        if len(keep) >= self.count:
+            raise ValueError(f"--layers {','.join(map(str, keep))}: a student keeps fewer layers than its "
+                             f"teacher's {self.count}")
+        return keep
 
     def check(self, keep: Sequence[int]) -> list[int]:
         """``keep`` as a list, checked: increasing teacher layers, roles kept (``len(keep) == L`` allowed).
